@@ -1,0 +1,1 @@
+"""Compliance: the tamper-evident audit trail, reviews, reports, exports and retention."""

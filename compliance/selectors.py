@@ -1,0 +1,17 @@
+"""Reads of the audit trail for compliance staff."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from .models import AuditEntry
+
+
+def audit_entries(*, action: str = "", target: str = "") -> QuerySet[AuditEntry]:
+    """Return audit entries, newest first, narrowed by action prefix and target label."""
+    entries = AuditEntry.objects.order_by("-sequence")
+    if action:
+        entries = entries.filter(action__startswith=action)
+    if target:
+        entries = entries.filter(target_label__icontains=target)
+    return entries

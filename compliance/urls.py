@@ -1,0 +1,12 @@
+"""Pages of the compliance app."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "compliance"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("verify/", views.verify, name="verify"),
+]

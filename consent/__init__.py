@@ -1,0 +1,1 @@
+"""Consent: account links, grants and their event history, receipts, the consent check."""

@@ -1,0 +1,1 @@
+"""Account links, consent grants and their history (built out by the consent issue)."""

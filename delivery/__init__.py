@@ -1,0 +1,1 @@
+"""Delivery: inbound partner events, the outbox, Celery tasks, channels, webhooks and retries."""

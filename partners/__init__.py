@@ -1,0 +1,1 @@
+"""Partners: banks, their members, scopes, capabilities, usage terms, API keys and webhooks."""

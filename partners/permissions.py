@@ -1,0 +1,15 @@
+"""Which guardian permissions each member role holds on its own bank."""
+
+from __future__ import annotations
+
+from .models import PartnerMembership
+
+VIEW = "partners.view_partner"
+MANAGE = "partners.manage_partner"
+MANAGE_MEMBERS = "partners.manage_members"
+
+ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    PartnerMembership.Role.MANAGER: ("view_partner", "manage_partner", "manage_members"),
+    PartnerMembership.Role.DEVELOPER: ("view_partner", "manage_partner"),
+    PartnerMembership.Role.COMPLIANCE: ("view_partner",),
+}

@@ -1,0 +1,1 @@
+"""Pieces every app's API shares: the error handler and pagination."""

@@ -1,0 +1,25 @@
+"""App configuration for the project package."""
+
+from django.apps import AppConfig
+
+
+class PortalConfig(AppConfig):
+    """People, roles, site pages; connects the sign-in audit receivers."""
+
+    name = "portal"
+    verbose_name = "Portal"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.contrib.auth import signals
+        from django.db.models.signals import post_migrate
+
+        from . import receivers
+        from .groups import ensure_staff_groups
+
+        # Runs after every migrate and after each test flush, so the groups always exist.
+        post_migrate.connect(ensure_staff_groups, dispatch_uid="portal.ensure_staff_groups")
+
+        signals.user_logged_in.connect(receivers.audit_login, dispatch_uid="portal.audit_login")
+        signals.user_logged_out.connect(receivers.audit_logout, dispatch_uid="portal.audit_logout")
+        signals.user_login_failed.connect(receivers.audit_login_failed, dispatch_uid="portal.audit_login_failed")

@@ -1,0 +1,36 @@
+"""The staff groups and the model permissions each holds, kept in place after every migrate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import Group, Permission
+
+from .models import COMPLIANCE_STAFF_GROUP, PLATFORM_STAFF_GROUP
+
+# (app label, codename) each group holds everywhere; object-level bank access stays with guardian.
+GROUP_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
+    PLATFORM_STAFF_GROUP: [
+        ("portal", "view_user"),
+        ("portal", "change_user"),
+        ("portal", "view_workerheartbeat"),
+        ("partners", "view_partner"),
+        ("partners", "view_partnermembership"),
+        ("partners", "view_partnerapikey"),
+        ("compliance", "view_auditentry"),
+    ],
+    COMPLIANCE_STAFF_GROUP: [
+        ("compliance", "view_auditentry"),
+    ],
+}
+
+
+def ensure_staff_groups(**kwargs: Any) -> None:
+    """Create the staff groups and give them their permissions (a post_migrate receiver)."""
+    for name, perms in GROUP_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        wanted = Permission.objects.select_related("content_type").filter(
+            content_type__app_label__in={app for app, _ in perms},
+            codename__in={codename for _, codename in perms},
+        )
+        group.permissions.add(*[p for p in wanted if (p.content_type.app_label, p.codename) in set(perms)])

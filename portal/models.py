@@ -1,0 +1,154 @@
+"""People who use the portal, their roles, and the worker heartbeat that /healthz reads."""
+
+from __future__ import annotations
+
+import zoneinfo
+from typing import Any, ClassVar
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.functional import cached_property
+
+PLATFORM_STAFF_GROUP = "Platform staff"
+COMPLIANCE_STAFF_GROUP = "Compliance staff"
+
+
+def validate_timezone(value: str) -> None:
+    """Refuse a time zone name that the IANA database does not know."""
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError("Choose a time zone from the list, such as Europe/London.", code="invalid")
+
+
+class UserManager(BaseUserManager["User"]):
+    """Create people by email address; there are no usernames."""
+
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra_fields: Any) -> User:
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
+        user.set_password(password)
+        user.full_clean(exclude=["password"])
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra_fields: Any) -> User:
+        """Return a new person who can sign in with email and password."""
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra_fields: Any) -> User:
+        """Return a new superuser (for `createsuperuser`; platform staff use the group instead)."""
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        return self._create_user(email, password, **extra_fields)
+
+    def get_by_natural_key(self, username: str | None) -> User:
+        """Return the person with this email address, whatever its case."""
+        return self.get(email__iexact=username)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person: an end user, a member of a partner bank, or platform or compliance staff.
+
+    One account can hold several roles (a bank's developer may also bank with another partner);
+    the `primary_role` decides which home page they land on.
+    """
+
+    class Role(models.TextChoices):
+        END_USER = "end_user", "End user"
+        PARTNER_MEMBER = "partner_member", "Partner bank member"
+        PLATFORM_STAFF = "platform_staff", "Platform staff"
+        COMPLIANCE_STAFF = "compliance_staff", "Compliance staff"
+
+    email = models.EmailField("email address", unique=True)
+    full_name = models.CharField("full name", max_length=150, blank=True)
+    time_zone = models.CharField("time zone", max_length=64, default="UTC", validators=[validate_timezone])
+    is_staff = models.BooleanField(
+        "may use the admin site",
+        default=False,
+        help_text="Set for platform staff; it opens Django's admin site.",
+    )
+    is_active = models.BooleanField("active", default=True)
+    date_joined = models.DateTimeField("date joined", default=timezone.now)
+
+    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
+
+    EMAIL_FIELD = "email"
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
+
+    class Meta:
+        verbose_name = "person"
+        verbose_name_plural = "people"
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="portal_user_email_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = self.__class__.objects.normalize_email(self.email).lower()
+
+    def get_full_name(self) -> str:
+        """Return the person's name, or their email address when they gave none."""
+        return self.full_name or self.email
+
+    def get_short_name(self) -> str:
+        """Return the first word of the person's name, or their email address."""
+        return self.full_name.split(" ")[0] if self.full_name else self.email
+
+    @cached_property
+    def roles(self) -> frozenset[User.Role]:
+        """Return every role this person holds (one query, cached on the instance)."""
+        groups = set(self.groups.values_list("name", flat=True))
+        roles = {self.Role.END_USER}
+        if PLATFORM_STAFF_GROUP in groups or self.is_superuser:
+            roles.add(self.Role.PLATFORM_STAFF)
+        if COMPLIANCE_STAFF_GROUP in groups:
+            roles.add(self.Role.COMPLIANCE_STAFF)
+        # The reverse accessor belongs to partners.PartnerMembership; portal imports no app.
+        if self.partner_memberships.exists():  # type: ignore[attr-defined]
+            roles.add(self.Role.PARTNER_MEMBER)
+        return frozenset(roles)
+
+    def has_role(self, role: User.Role) -> bool:
+        """Return True when this person holds `role`."""
+        return role in self.roles
+
+    @property
+    def primary_role(self) -> User.Role:
+        """Return the role whose home page this person lands on after signing in."""
+        for role in (
+            self.Role.PLATFORM_STAFF,
+            self.Role.COMPLIANCE_STAFF,
+            self.Role.PARTNER_MEMBER,
+        ):
+            if role in self.roles:
+                return role
+        return self.Role.END_USER
+
+
+class WorkerHeartbeat(models.Model):
+    """The last time a Celery worker ran the beat-scheduled heartbeat task.
+
+    /healthz reports the worker `degraded` when the newest beat is older than
+    `PORTAL_HEARTBEAT_MAX_AGE`.
+    """
+
+    hostname = models.CharField(max_length=255, primary_key=True)
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "worker heartbeat"
+
+    def __str__(self) -> str:
+        return f"{self.hostname} at {self.last_seen:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,16 @@
+"""Settings for `make run` on a laptop: demo features on, no debug pages unless asked for."""
+
+from .base import *  # noqa: F403
+from .base import env
+
+# Off by default so that even the demo never shows a stack trace; DJANGO_DEBUG=true turns it on.
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="local-development-key-not-for-production-use")
+PORTAL_DEMO_FEATURES = env.bool("PORTAL_DEMO_FEATURES", default=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# WhiteNoise serves straight from the app and project static folders: no collectstatic step.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

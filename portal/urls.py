@@ -1,0 +1,34 @@
+"""The portal's URL map: site pages, each app's pages, the partner API and its schema."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from . import views
+
+admin.site.site_header = "Bank partnership portal: platform staff"
+admin.site.site_title = "Portal admin"
+
+api_v1 = [
+    path("", include("partners.api.urls")),
+]
+
+urlpatterns = [
+    path("", views.site_index, name="site-index"),
+    path("home/", views.home, name="home"),
+    path("accounts/sign-up/", views.sign_up, name="sign-up"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("healthz", views.healthz, name="healthz"),
+    path("", include("partners.urls")),
+    path("me/", include("consent.urls")),
+    path("compliance/", include("compliance.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
+
+handler400 = "portal.views.bad_request"
+handler403 = "portal.views.permission_denied"
+handler404 = "portal.views.page_not_found"
+handler500 = "portal.views.server_error"

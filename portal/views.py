@@ -1,0 +1,133 @@
+"""Site pages: the landing page, sign-up, the role router, /healthz and the error pages."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from .api.exceptions import error_body
+from .errors import ApplicationError
+from .forms import SignUpForm
+from .health import OK, health_report
+from .models import User
+from .requests import client_ip
+
+ROLE_HOMES = {
+    User.Role.END_USER: "consent:dashboard",
+    User.Role.PARTNER_MEMBER: "partners:home",
+    User.Role.PLATFORM_STAFF: "partners:staff-home",
+    User.Role.COMPLIANCE_STAFF: "compliance:home",
+}
+
+
+def site_index(request: HttpRequest) -> HttpResponse:
+    """Show the public landing page: what the portal promises and where to start."""
+    return render(request, "portal/index.html")
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Send the signed-in person to their role's home page."""
+    user = request.user
+    assert isinstance(user, User)
+    return redirect(ROLE_HOMES[user.primary_role])
+
+
+def sign_up(request: HttpRequest) -> HttpResponse:
+    """Let a person create an end-user account, then sign them in."""
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        from .services import user_sign_up
+
+        try:
+            user = user_sign_up(
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password1"],
+                full_name=form.cleaned_data["full_name"],
+                ip=client_ip(request),
+            )
+        except ApplicationError as error:
+            for field, field_errors in error.fields.items():
+                for message in field_errors:
+                    form.add_error(field if field in form.fields else None, message)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, "Your account is ready. Link a bank when you want to.")
+            return redirect("home")
+    return render(request, "registration/sign_up.html", {"form": form})
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Report database, broker and worker health; 503 when anything is not ok."""
+    report = health_report()
+    return JsonResponse(report, status=200 if report["status"] == OK else 503)
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def _error_page(request: HttpRequest, status: int, code: str, title: str, message: str) -> HttpResponse:
+    if _wants_json(request):
+        return JsonResponse(error_body(code, message), status=status)
+    return render(request, "errors/error.html", {"title": title, "message": message, "status": status}, status=status)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Show the friendly 400 page."""
+    return _error_page(request, 400, "bad_request", "We could not read that request", "Go back and try again.")
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Show the friendly 403 page."""
+    return _error_page(
+        request,
+        403,
+        "forbidden",
+        "You cannot open this page",
+        "This page belongs to another kind of account. Sign in with the right account, or go to your home page.",
+    )
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Show the friendly 404 page."""
+    return _error_page(
+        request,
+        404,
+        "not_found",
+        "Page not found",
+        "Check the address, or go back to your home page. If you followed a link here, it may be out of date.",
+    )
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Show the friendly 500 page; it renders without any context processor that could fail."""
+    if _wants_json(request):
+        return JsonResponse(
+            error_body("internal_error", "Something went wrong on our side. Try again; if it persists, tell us."),
+            status=500,
+        )
+    from django.template import loader
+
+    template = loader.get_template("errors/500.html")
+    return HttpResponse(template.render({}), status=500)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponseBase:
+    """Show the friendly page for a form that lost its security token."""
+    return _error_page(
+        request,
+        403,
+        "csrf_failed",
+        "This form has expired",
+        "Go back, reload the page and send the form again.",
+    )
