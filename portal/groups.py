@@ -12,7 +12,6 @@ from .models import COMPLIANCE_STAFF_GROUP, PLATFORM_STAFF_GROUP
 GROUP_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
     PLATFORM_STAFF_GROUP: [
         ("portal", "view_user"),
-        ("portal", "change_user"),
         ("portal", "view_workerheartbeat"),
         ("partners", "view_partner"),
         ("partners", "view_partnermembership"),
@@ -33,4 +32,5 @@ def ensure_staff_groups(**kwargs: Any) -> None:
             content_type__app_label__in={app for app, _ in perms},
             codename__in={codename for _, codename in perms},
         )
-        group.permissions.add(*[p for p in wanted if (p.content_type.app_label, p.codename) in set(perms)])
+        # `set`, not `add`: the declaration is the whole truth, so a permission removed here goes.
+        group.permissions.set([p for p in wanted if (p.content_type.app_label, p.codename) in set(perms)])

@@ -7,8 +7,8 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
+from kombu import Connection
 
-from .celery import app as celery_app
 from .models import WorkerHeartbeat
 
 OK = "ok"
@@ -30,7 +30,9 @@ def check_database() -> dict[str, Any]:
 def check_broker() -> dict[str, Any]:
     """Return whether the Celery broker accepts a connection within two seconds."""
     try:
-        with celery_app.connection_for_write() as conn:
+        with Connection(
+            settings.CELERY_BROKER_URL, transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS, connect_timeout=2
+        ) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
             transport = conn.transport_cls
     except Exception as exc:

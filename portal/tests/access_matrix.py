@@ -1,0 +1,151 @@
+"""Who may open every route: the declared matrix the access test checks against the resolver."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.urls import URLPattern, URLResolver, get_resolver
+
+ANONYMOUS = "anonymous"
+USER_A, USER_B = "user_a", "user_b"
+BANK_A, BANK_B = "bank_a", "bank_b"
+STAFF, COMPLIANCE = "staff", "compliance"
+PERSONAS = (ANONYMOUS, USER_A, USER_B, BANK_A, BANK_B, STAFF, COMPLIANCE)
+SIGNED_IN = frozenset(PERSONAS) - {ANONYMOUS}
+EVERYONE = frozenset(PERSONAS)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who reaches a route; everyone else must be refused (401, 403, 404 or sent to sign in)."""
+
+    allowed: frozenset[str]
+    method: str = "get"
+    kwargs: Callable[[Any], dict[str, Any]] = field(default=lambda world: {})
+    api: bool = False  # banks call with their API key; people's sessions do not count
+    url: Callable[[Any], str] | None = None  # for patterns `reverse` cannot build
+    # Admin model pages bounce to the admin index ("no such object") instead of saying 403.
+    index_bounce_refuses: bool = False
+
+
+def _admin_kwargs(world: Any) -> dict[str, Any]:
+    return {
+        "app_label": "portal",
+        "object_id": str(world.users[USER_A].pk),
+        "content_type_id": str(world.user_content_type_id),
+        "id": str(world.users[USER_A].pk),
+    }
+
+
+def _admin_object_kwargs(app_label: str, model_name: str) -> Callable[[Any], dict[str, Any]]:
+    """Return kwargs naming a real object of the model, so pages answer for it, not "no such object"."""
+
+    def kwargs(world: Any) -> dict[str, Any]:
+        from django.apps import apps
+
+        model = apps.get_model(app_label, model_name)
+        first = model._default_manager.order_by("pk").first()
+        return {**_admin_kwargs(world), "object_id": str(first.pk if first else 0), "id": str(first.pk if first else 0)}
+
+    return kwargs
+
+
+# Keyed by the route's qualified name; "admin:*" covers every admin page.
+MATRIX: dict[str, Rule] = {
+    "site-index": Rule(EVERYONE),
+    "home": Rule(SIGNED_IN),
+    "sign-up": Rule(EVERYONE),
+    "login": Rule(EVERYONE),
+    "logout": Rule(EVERYONE, method="post"),
+    "password_change": Rule(SIGNED_IN),
+    "password_change_done": Rule(SIGNED_IN),
+    "password_reset": Rule(EVERYONE),
+    "password_reset_done": Rule(EVERYONE),
+    "password_reset_confirm": Rule(EVERYONE, kwargs=lambda world: {"uidb64": "MQ", "token": "set-password"}),
+    "password_reset_complete": Rule(EVERYONE),
+    "healthz": Rule(EVERYONE),
+    "consent:dashboard": Rule(SIGNED_IN),
+    "partners:home": Rule(frozenset({BANK_A, BANK_B})),
+    "partners:detail": Rule(frozenset({BANK_A}), kwargs=lambda world: {"slug": world.bank_a.slug}),
+    "partners:staff-home": Rule(frozenset({STAFF})),
+    "compliance:home": Rule(frozenset({COMPLIANCE})),
+    "compliance:verify": Rule(frozenset({COMPLIANCE}), method="post"),
+    "api-partner": Rule(frozenset({BANK_A, BANK_B}), api=True),
+    "api-schema": Rule(EVERYONE),
+    "api-docs": Rule(EVERYONE),
+    # Django's admin: platform staff only, and within it only what their group's permissions open.
+    "admin:index": Rule(frozenset({STAFF})),
+    "admin:login": Rule(EVERYONE),
+    "admin:logout": Rule(EVERYONE, method="post"),
+    "admin:password_change": Rule(frozenset({STAFF})),
+    "admin:password_change_done": Rule(frozenset({STAFF})),
+    "admin:jsi18n": Rule(frozenset({STAFF})),
+    "admin:app_list": Rule(frozenset({STAFF}), kwargs=_admin_kwargs),
+    # No admin declares autocomplete fields, and no model has a public page: nobody reaches these.
+    "admin:autocomplete": Rule(frozenset()),
+    "admin:view_on_site": Rule(frozenset(), kwargs=_admin_kwargs),
+    "admin:<unnamed admin/(?P<url>.*)$>": Rule(frozenset(), url=lambda world: "/admin/no-such-page/"),
+}
+
+# Admin model pages platform staff may read (not add, not delete): `<app>_<model>` of each.
+STAFF_READS_IN_ADMIN = frozenset(
+    {"portal_user", "portal_workerheartbeat", "partners_partner", "partners_partnerapikey", "compliance_auditentry"}
+)
+ADMIN_READ_PAGES = ("changelist", "change", "history")
+
+
+def _admin_model_rule(route: Route) -> Rule | None:
+    """Return the rule of an admin model page (`admin/<app>/<model>/...`), or None."""
+    parts = route.pattern.split("/")
+    if len(parts) < 4 or parts[0] != "admin":
+        return None
+    app_label, model_name = parts[1], parts[2]
+    kwargs = _admin_object_kwargs(app_label, model_name)
+    if route.name.startswith("admin:<unnamed "):
+        # `<path:object_id>/` only redirects to the change page, which then decides.
+        return Rule(frozenset({STAFF}), kwargs=kwargs, index_bounce_refuses=True)
+    page = route.name.rpartition("_")[2]
+    model_key = route.name.removeprefix("admin:").removesuffix(f"_{page}")
+    allowed = frozenset({STAFF}) if model_key in STAFF_READS_IN_ADMIN and page in ADMIN_READ_PAGES else frozenset()
+    return Rule(allowed, kwargs=kwargs, index_bounce_refuses=True)
+
+
+@dataclass(frozen=True)
+class Route:
+    """One URL pattern found in the resolver."""
+
+    name: str
+    pattern: str
+    converters: tuple[str, ...]
+
+
+def iter_routes(resolver: URLResolver | None = None, prefix: str = "", namespace: str = "") -> Iterator[Route]:
+    """Yield every URL pattern in the project, with its namespace-qualified name."""
+    resolver = resolver or get_resolver()
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            inner_ns = namespace
+            if entry.namespace:
+                inner_ns = f"{namespace}:{entry.namespace}" if namespace else entry.namespace
+            yield from iter_routes(entry, prefix + str(entry.pattern), inner_ns)
+        elif isinstance(entry, URLPattern):
+            name = entry.name or f"<unnamed {prefix}{entry.pattern}>"
+            qualified = f"{namespace}:{name}" if namespace else name
+            converters = tuple(entry.pattern.regex.groupindex)
+            yield Route(qualified, prefix + str(entry.pattern), converters)
+
+
+def rule_for(route: Route) -> Rule | None:
+    """Return the declared rule for a route, or None when nobody classified it."""
+    if route.name in MATRIX:
+        return MATRIX[route.name]
+    if route.name.startswith("admin:"):
+        return _admin_model_rule(route)
+    return None
+
+
+def unclassified_routes() -> list[Route]:
+    """Return every route the matrix does not classify."""
+    return [route for route in iter_routes() if rule_for(route) is None]

@@ -1,0 +1,123 @@
+"""Every route in the resolver, for every persona, against the declared access matrix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.test import Client
+from django.urls import NoReverseMatch, path, reverse
+from django.utils import timezone
+
+from partners.models import Partner
+from partners.tests.factories import PartnerFactory, api_key_for, member_of
+from portal.models import User, WorkerHeartbeat
+from portal.tests.access_matrix import (
+    ANONYMOUS,
+    BANK_A,
+    BANK_B,
+    COMPLIANCE,
+    PERSONAS,
+    STAFF,
+    USER_A,
+    USER_B,
+    Route,
+    Rule,
+    iter_routes,
+    rule_for,
+    unclassified_routes,
+)
+from portal.tests.factories import ComplianceStaffFactory, PlatformStaffFactory, UserFactory
+from portal.urls import urlpatterns as portal_urlpatterns
+
+
+@dataclass
+class World:
+    users: dict[str, User]
+    keys: dict[str, str]
+    bank_a: Partner
+    bank_b: Partner
+    user_content_type_id: int
+
+
+@pytest.fixture
+def world(db: None) -> World:
+    bank_a, bank_b = PartnerFactory(), PartnerFactory()
+    users = {
+        USER_A: UserFactory(),
+        USER_B: UserFactory(),
+        BANK_A: member_of(bank_a),
+        BANK_B: member_of(bank_b),
+        STAFF: PlatformStaffFactory(),
+        COMPLIANCE: ComplianceStaffFactory(),
+    }
+    keys = {BANK_A: api_key_for(bank_a), BANK_B: api_key_for(bank_b)}
+    WorkerHeartbeat.objects.create(hostname="matrix", last_seen=timezone.now())  # /healthz answers 200
+    return World(users, keys, bank_a, bank_b, ContentType.objects.get_for_model(User).pk)
+
+
+def _url(route: Route, world: World) -> str:
+    rule = rule_for(route)
+    assert rule is not None
+    if rule.url is not None:
+        return rule.url(world)
+    kwargs = rule.kwargs(world)
+    wanted = {name: kwargs[name] for name in route.converters if name in kwargs}
+    if route.name.startswith("admin:<unnamed"):
+        return "/" + route.pattern.replace("<path:object_id>", wanted["object_id"])
+    try:
+        return reverse(route.name, kwargs=wanted)
+    except NoReverseMatch:
+        pytest.fail(f"Cannot build a URL for {route.name} ({route.pattern}): give its rule kwargs")
+
+
+def _refused(response: Any, rule: Rule) -> bool:
+    if response.status_code in (401, 403, 404):
+        return True
+    location = response.headers.get("Location", "")
+    bounced = rule.index_bounce_refuses and location == "/admin/"
+    return response.status_code == 302 and ("login/" in location or bounced)
+
+
+def test_every_route_is_classified() -> None:
+    missing = [f"{route.name} ({route.pattern})" for route in unclassified_routes()]
+    assert not missing, "Classify these routes in portal/tests/access_matrix.py: " + ", ".join(missing)
+
+
+def _extra_view(request: Any) -> Any:  # pragma: no cover - never called
+    raise AssertionError
+
+
+urlpatterns = [*portal_urlpatterns, path("sneaky/", _extra_view, name="sneaky")]
+
+
+@pytest.mark.urls("portal.tests.test_access_matrix")
+def test_a_new_unclassified_route_is_caught() -> None:
+    assert [route.name for route in unclassified_routes()] == ["sneaky"]
+
+
+ROUTES = list(iter_routes())
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("route", ROUTES, ids=[route.name for route in ROUTES])
+def test_route_access_matches_the_matrix(route: Route, world: World) -> None:
+    rule = rule_for(route)
+    assert rule is not None, f"{route.name} is not classified"
+    url = _url(route, world)
+    wrong: list[str] = []
+    for persona in PERSONAS:
+        client = Client(raise_request_exception=False)
+        headers: dict[str, str] = {}
+        if persona != ANONYMOUS:
+            client.force_login(world.users[persona])
+        if rule.api and persona in world.keys:
+            headers["authorization"] = f"Bearer {world.keys[persona]}"
+        response = getattr(client, rule.method)(url, headers=headers)
+        assert response.status_code < 500, f"{persona} got {response.status_code} from {url}"
+        allowed = persona in rule.allowed
+        if allowed == _refused(response, rule):
+            wrong.append(f"{persona}: {response.status_code} {response.headers.get('Location', '')}")
+    assert not wrong, f"{route.name} {url}: " + "; ".join(wrong)
