@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.http import HttpRequest
 
 from .models import Partner, PartnerApiKey, PartnerMembership
 
@@ -45,5 +46,5 @@ class PartnerApiKeyAdmin(admin.ModelAdmin[PartnerApiKey]):
         "revoked_at",
     ]
 
-    def has_add_permission(self, request: object) -> bool:  # type: ignore[override]
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False

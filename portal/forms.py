@@ -13,18 +13,27 @@ from .models import User
 class SignUpForm(forms.Form):
     """An end user creates an account: email, name, password twice."""
 
-    email = forms.EmailField(label="Email address", help_text="You will sign in with this address.")
+    email = forms.EmailField(
+        label="Email address",
+        help_text="You will sign in with this address.",
+        error_messages={
+            "required": "Enter your email address.",
+            "invalid": "Enter an email address in the right format, like name@example.com.",
+        },
+    )
     full_name = forms.CharField(label="Full name", max_length=150, required=False)
     password1 = forms.CharField(
         label="Password",
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text="At least 8 characters, not only numbers, not a common password.",
+        error_messages={"required": "Enter a password."},
     )
     password2 = forms.CharField(
         label="Password again",
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        error_messages={"required": "Enter the same password again."},
     )
 
     def clean_email(self) -> str:

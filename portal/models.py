@@ -78,7 +78,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField("active", default=True)
     date_joined = models.DateTimeField("date joined", default=timezone.now)
 
-    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
+    objects: ClassVar[UserManager] = UserManager()
 
     EMAIL_FIELD = "email"
     USERNAME_FIELD = "email"
@@ -116,7 +116,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         if COMPLIANCE_STAFF_GROUP in groups:
             roles.add(self.Role.COMPLIANCE_STAFF)
         # The reverse accessor belongs to partners.PartnerMembership; portal imports no app.
-        if self.partner_memberships.exists():  # type: ignore[attr-defined]
+        if self.partner_memberships.exists():
             roles.add(self.Role.PARTNER_MEMBER)
         return frozenset(roles)
 

@@ -51,7 +51,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         return f'{self.keyword} realm="partner-api"'
 
 
-class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
     """Describe API-key auth in the OpenAPI schema."""
 
     target_class = "partners.api.authentication.ApiKeyAuthentication"

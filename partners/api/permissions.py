@@ -7,7 +7,13 @@ from typing import Any
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from ..models import PartnerApiKey
+from ..models import Partner, PartnerApiKey
+
+
+def calling_partner(request: Request) -> Partner:
+    """Return the bank whose API key made this (already authenticated) request."""
+    assert isinstance(request.auth, PartnerApiKey)
+    return request.auth.partner
 
 
 class IsPartnerKey(BasePermission):

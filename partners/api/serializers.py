@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from ..models import Partner
+from ..models import Partner, PartnerApiKey
 
 
 class PartnerSerializer(serializers.ModelSerializer[Partner]):
@@ -20,4 +20,6 @@ class PartnerSerializer(serializers.ModelSerializer[Partner]):
 
     def get_key_environment(self, partner: Partner) -> str:
         """Return `sandbox` or `live`: the environment of the key that made the request."""
-        return str(self.context["request"].auth.environment)
+        key = self.context["request"].auth
+        assert isinstance(key, PartnerApiKey)
+        return str(key.environment)

@@ -7,6 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from .permissions import calling_partner
 from .serializers import PartnerSerializer
 
 
@@ -15,5 +16,5 @@ class PartnerDetailView(APIView):
 
     @extend_schema(responses=PartnerSerializer, summary="The calling bank, its status and key environment")
     def get(self, request: Request) -> Response:
-        partner = request.auth.partner
+        partner = calling_partner(request)
         return Response(PartnerSerializer(partner, context={"request": request}).data)

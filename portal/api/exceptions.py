@@ -76,13 +76,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         fields: dict[str, Any] = {}
         if isinstance(exc, exceptions.ValidationError):
             fields = _flatten(exc.detail)
-        elif isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-            message = f"Too many requests. Try again in {int(exc.wait) + 1} seconds."
+        wait = getattr(exc, "wait", None) if isinstance(exc, exceptions.Throttled) else None
+        if wait is not None:
+            message = f"Too many requests. Try again in {int(wait) + 1} seconds."
         headers: dict[str, str] = {}
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
-        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-            headers["Retry-After"] = str(int(exc.wait) + 1)
+        if wait is not None:
+            headers["Retry-After"] = str(int(wait) + 1)
         return Response(error_body(code, message, fields), status=exc.status_code, headers=headers)
     logger.exception("Unhandled API error", exc_info=exc)
     set_rollback()

@@ -46,9 +46,13 @@ def test_a_rolled_back_transaction_enqueues_nothing() -> None:
     _purge_probe_queue()
     signature = worker_heartbeat.s().set(queue=PROBE_QUEUE)
 
-    with pytest.raises(RuntimeError), transaction.atomic():
-        transaction.on_commit(signature.delay)
-        raise RuntimeError("roll back")
+    def enqueue_then_fail() -> None:
+        with transaction.atomic():
+            transaction.on_commit(signature.delay)
+            raise RuntimeError("roll back")
+
+    with pytest.raises(RuntimeError):
+        enqueue_then_fail()
     assert _probe_queue_size() == 0
 
     with transaction.atomic():

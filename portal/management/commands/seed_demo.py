@@ -52,7 +52,7 @@ class Command(BaseCommand):
                 partner_api_key_create(
                     partner=bank, name="Demo sandbox key", environment="sandbox", actor=system, raw_key=DEMO_API_KEY
                 )
-        result = {
+        result: dict[str, Any] = {
             "logins": {
                 role: {"email": details["email"], "password": demo_password(role)}
                 for role, details in DEMO_LOGINS.items()

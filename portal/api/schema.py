@@ -1,0 +1,60 @@
+"""OpenAPI generation: every operation documents the error envelope for the errors it can give."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+
+
+class ErrorDetailSerializer(serializers.Serializer[Any]):
+    """What went wrong: a stable code, a sentence that says what to do, and per-field messages."""
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        # Declared here because a class attribute named `fields` would shadow Serializer.fields.
+        return {
+            "code": serializers.CharField(help_text="Stable machine-readable code, e.g. `consent_required`."),
+            "message": serializers.CharField(help_text="A sentence for people: what went wrong and what to do."),
+            "fields": serializers.DictField(
+                child=serializers.JSONField(),
+                help_text="Messages per input field; `_` holds errors about the whole body.",
+            ),
+        }
+
+
+class ErrorSerializer(serializers.Serializer[Any]):
+    """The envelope of every API error."""
+
+    error = ErrorDetailSerializer()
+
+
+COMMON_ERRORS = {
+    "401": "No API key, or one that is not valid (`not_authenticated`, `invalid_api_key`).",
+    "403": "The bank may not do this now (`partner_suspended`, `terms_not_accepted`, `forbidden`, ...).",
+    "429": "Too many requests for this key (`rate_limited`); see `Retry-After`.",
+}
+WRITE_ERRORS = {
+    "400": "The body or a field is not valid (`invalid`, `malformed_json`, ...).",
+    "409": "The request clashes with what exists (`duplicate`, ...).",
+}
+OBJECT_ERRORS = {"404": "Nothing of your bank's exists at this address (`not_found`)."}
+
+
+class PortalAutoSchema(AutoSchema):
+    """drf-spectacular's AutoSchema plus the error responses every partner API operation can give."""
+
+    def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
+        responses: dict[str, Any] = super()._get_response_bodies(direction)
+        errors = dict(COMMON_ERRORS)
+        if self.method in ("POST", "PUT", "PATCH", "DELETE"):
+            errors.update(WRITE_ERRORS)
+        if "{" in self.path or self.method != "GET":
+            errors.update(OBJECT_ERRORS)
+        for status, description in errors.items():
+            if status not in responses:
+                responses[status] = self._get_response_for_code(
+                    OpenApiResponse(ErrorSerializer, description=description), status, direction=direction
+                )
+        return responses
