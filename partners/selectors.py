@@ -1,14 +1,27 @@
-"""Reads of partner banks, filtered to what the asking person may see."""
+"""Reads of partner banks, filtered to what the asking person or bank may see."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
 from portal.errors import ApplicationError
 from portal.models import User
 
-from .models import Partner, PartnerApiKey
+from .models import (
+    ChatbotCapability,
+    DataScope,
+    DataScopeVersion,
+    Partner,
+    PartnerApiKey,
+    TermsAcceptance,
+    UsageTerms,
+    WebhookEndpoint,
+)
 from .permissions import VIEW
 from .services import parse_api_key
 
@@ -18,9 +31,17 @@ def partners_for_user(*, user: User) -> QuerySet[Partner]:
     return get_objects_for_user(user, VIEW, klass=Partner, accept_global_perms=False).order_by("legal_name")
 
 
-def partners_for_review() -> QuerySet[Partner]:
-    """Return every bank for platform staff, newest applications first."""
-    return Partner.objects.order_by("-created_at", "pk")
+def partner_for_member(*, user: User, slug: str) -> Partner | None:
+    """Return the bank `slug` if `user` is one of its members, else None."""
+    return partners_for_user(user=user).filter(slug=slug).first()
+
+
+def partners_for_review(*, status: str = "") -> QuerySet[Partner]:
+    """Return every bank for platform staff, newest applications first, optionally of one status."""
+    partners = Partner.objects.order_by("-created_at", "pk")
+    if status:
+        partners = partners.filter(status=status)
+    return partners
 
 
 def partner_api_key_for_raw(*, raw_key: str) -> PartnerApiKey | None:
@@ -35,16 +56,125 @@ def partner_api_key_for_raw(*, raw_key: str) -> PartnerApiKey | None:
     return key
 
 
+@dataclass(frozen=True)
+class TermsStatus:
+    """Where a bank stands with the usage terms."""
+
+    state: str  # "accepted", "not_accepted", "grace_period", "blocked", "no_terms"
+    current: UsageTerms | None
+    accepted: TermsAcceptance | None
+    grace_ends_at: datetime | None = None
+
+    @property
+    def accepted_current(self) -> bool:
+        """Return True when the bank accepted the newest version."""
+        return self.current is not None and self.accepted is not None and self.accepted.terms_id == self.current.pk
+
+    @property
+    def blocks_api(self) -> bool:
+        """Return True when the bank's API must answer `terms_not_accepted`."""
+        return self.state == "blocked"
+
+
+def partner_terms_status(*, partner: Partner) -> TermsStatus:
+    """Return whether the bank accepted the current terms, is in a grace period, or is blocked."""
+    current = UsageTerms.objects.current()
+    accepted = partner.terms_acceptances.select_related("terms").order_by("-terms__version").first()
+    if current is None:
+        return TermsStatus("no_terms", None, accepted)
+    if accepted is not None and accepted.terms_id == current.pk:
+        return TermsStatus("accepted", current, accepted)
+    if accepted is None:
+        return TermsStatus("not_accepted", current, None)
+    if not current.requires_reacceptance:
+        return TermsStatus("accepted", current, accepted)
+    if timezone.now() < current.grace_ends_at:
+        return TermsStatus("grace_period", current, accepted, current.grace_ends_at)
+    return TermsStatus("blocked", current, accepted, current.grace_ends_at)
+
+
+def scopes_for_partner(*, partner: Partner) -> QuerySet[DataScope]:
+    """Return a bank's scopes with their published version and newest draft, in two queries."""
+    return (
+        partner.scopes.select_related("published_version")
+        .prefetch_related(Prefetch("versions", queryset=DataScopeVersion.objects.order_by("-number")))
+        .order_by("code")
+    )
+
+
+def capabilities_for_partner(*, partner: Partner) -> QuerySet[ChatbotCapability]:
+    """Return a bank's chatbot capabilities with their scopes."""
+    return partner.capabilities.prefetch_related("scopes").order_by("code")
+
+
+def webhook_endpoints_for_partner(*, partner: Partner) -> QuerySet[WebhookEndpoint]:
+    """Return a bank's webhook endpoints, oldest first."""
+    return partner.webhook_endpoints.order_by("created_at", "pk")
+
+
+def scope_versions_pending_review() -> QuerySet[DataScopeVersion]:
+    """Return high-sensitivity versions waiting for compliance, oldest first."""
+    return (
+        DataScopeVersion.objects.filter(status=DataScopeVersion.Status.PENDING_REVIEW)
+        .select_related("scope__partner", "scope__published_version")
+        .order_by("created_at")
+    )
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    """One thing a bank needs before it goes live, and whether it is done."""
+
+    label: str
+    done: bool
+    hint: str
+
+
+def partner_checklist(*, partner: Partner, terms: TermsStatus) -> list[ChecklistItem]:
+    """Return what is missing for the bank to go live, in the order to do it."""
+    reviewed = partner.status not in (Partner.Status.APPLIED, Partner.Status.IN_REVIEW)
+    return [
+        ChecklistItem("Application approved", reviewed, "Platform staff review your application."),
+        ChecklistItem(
+            "Usage terms accepted",
+            terms.accepted_current or terms.state == "accepted",
+            "A manager reads and accepts the current usage terms.",
+        ),
+        ChecklistItem(
+            "A published scope",
+            partner.scopes.visible_to_users().exists(),
+            "Declare the data you offer and publish it.",
+        ),
+        ChecklistItem(
+            "A chatbot capability",
+            partner.capabilities.filter(status=ChatbotCapability.Status.PUBLISHED).exists(),
+            "Describe what people can ask your bot.",
+        ),
+        ChecklistItem("An API key", partner.api_keys.active().exists(), "Create a key for your servers."),
+        ChecklistItem(
+            "A webhook endpoint",
+            partner.webhook_endpoints.filter(is_active=True).exists(),
+            "Tell us where to send consent changes.",
+        ),
+        ChecklistItem("Live", partner.status == Partner.Status.LIVE, "Platform staff switch your bank to live."),
+    ]
+
+
 def partner_home_for_user(*, user: User, slug: str) -> dict[str, object] | None:
     """Return what a member's bank page shows, or None when `user` is not a member of it."""
-    partner = partners_for_user(user=user).filter(slug=slug).first()
+    partner = partner_for_member(user=user, slug=slug)
     if partner is None:
         return None
-    memberships = partner.memberships.select_related("user").order_by("role", "user__email")
-    keys = partner.api_keys.order_by("-created_at")
+    memberships = list(partner.memberships.select_related("user").order_by("role", "user__email"))
+    terms = partner_terms_status(partner=partner)
     return {
         "partner": partner,
-        "memberships": list(memberships),
-        "api_keys": list(keys),
+        "memberships": memberships,
         "membership": next((m for m in memberships if m.user_id == user.pk), None),
+        "api_keys": list(partner.api_keys.order_by("-created_at")),
+        "scopes": list(scopes_for_partner(partner=partner)),
+        "capabilities": list(capabilities_for_partner(partner=partner)),
+        "webhook_endpoints": list(webhook_endpoints_for_partner(partner=partner)),
+        "terms": terms,
+        "checklist": partner_checklist(partner=partner, terms=terms),
     }

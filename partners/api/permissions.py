@@ -7,7 +7,10 @@ from typing import Any
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
+from portal.errors import ApplicationError
+
 from ..models import Partner, PartnerApiKey
+from ..selectors import partner_terms_status
 
 
 def calling_partner(request: Request) -> Partner:
@@ -21,3 +24,21 @@ class IsPartnerKey(BasePermission):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         return isinstance(request.auth, PartnerApiKey)
+
+
+class TermsAccepted(BasePermission):
+    """Refuse with `terms_not_accepted` once a re-acceptance grace period has run out."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not isinstance(request.auth, PartnerApiKey):
+            return False
+        status = partner_terms_status(partner=request.auth.partner)
+        if status.blocks_api:
+            assert status.current is not None
+            raise ApplicationError(
+                f"Your bank has not accepted version {status.current.version} of the usage terms and its grace "
+                "period has ended. A manager must accept them on the bank's page; the API works again at once.",
+                code="terms_not_accepted",
+                status=403,
+            )
+        return True

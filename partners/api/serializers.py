@@ -1,10 +1,44 @@
-"""Serializers for the partner API's view of partner banks."""
+"""Serializers of the partner API: they check the shape of input; services apply the rules."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..models import Partner, PartnerApiKey
+from portal.api.fields import StrictBooleanField
+
+from ..models import (
+    MAX_GRANT_DAYS,
+    ChatbotCapability,
+    DataCategory,
+    DataScope,
+    DataScopeVersion,
+    MessageType,
+    Partner,
+    PartnerApiKey,
+    Purpose,
+    WebhookEndpoint,
+    WebhookEvent,
+    capability_code_validator,
+    scope_code_validator,
+)
+from ..selectors import partner_terms_status
+
+
+@extend_schema_field({"type": "string", "enum": Purpose.values})
+class PurposeField(serializers.CharField):
+    """A purpose code; unknown and forbidden ones get their own error codes from the service."""
+
+
+class TermsStatusSerializer(serializers.Serializer[Any]):
+    """Where the bank stands with the usage terms."""
+
+    state = serializers.ChoiceField(choices=["accepted", "not_accepted", "grace_period", "blocked", "no_terms"])
+    current_version = serializers.IntegerField(allow_null=True)
+    accepted_version = serializers.IntegerField(allow_null=True)
+    grace_ends_at = serializers.DateTimeField(allow_null=True)
 
 
 class PartnerSerializer(serializers.ModelSerializer[Partner]):
@@ -12,10 +46,11 @@ class PartnerSerializer(serializers.ModelSerializer[Partner]):
 
     name = serializers.CharField(source="legal_name", read_only=True)
     key_environment = serializers.SerializerMethodField()
+    terms_status = serializers.SerializerMethodField()
 
     class Meta:
         model = Partner
-        fields = ["slug", "name", "status", "key_environment"]
+        fields = ["slug", "name", "status", "key_environment", "terms_status"]
         read_only_fields = fields
 
     def get_key_environment(self, partner: Partner) -> str:
@@ -23,3 +58,170 @@ class PartnerSerializer(serializers.ModelSerializer[Partner]):
         key = self.context["request"].auth
         assert isinstance(key, PartnerApiKey)
         return str(key.environment)
+
+    @extend_schema_field(TermsStatusSerializer)
+    def get_terms_status(self, partner: Partner) -> dict[str, Any]:
+        """Return the bank's terms state and versions."""
+        status = partner_terms_status(partner=partner)
+        return {
+            "state": status.state,
+            "current_version": status.current.version if status.current else None,
+            "accepted_version": status.accepted.terms.version if status.accepted else None,
+            "grace_ends_at": status.grace_ends_at,
+        }
+
+
+class ScopeFieldSerializer(serializers.Serializer[Any]):
+    """One data field a scope covers."""
+
+    name = serializers.CharField(max_length=64)
+    description = serializers.CharField(max_length=300)
+
+
+def _latest(scope: DataScope) -> DataScopeVersion:
+    versions = list(scope.versions.all())  # prefetched newest first
+    return versions[0]
+
+
+class ScopeSerializer(serializers.Serializer[Any]):
+    """A scope as the API shows it: its newest version's wording, status and number."""
+
+    code = serializers.RegexField(
+        scope_code_validator.regex,
+        max_length=48,
+        help_text="Like `balances.read`: lowercase words and underscores, a dot, then read, push or write.",
+        error_messages={"invalid": scope_code_validator.message},
+    )
+    name = serializers.CharField(max_length=120)
+    description = serializers.CharField(max_length=2000)
+    category = serializers.ChoiceField(choices=DataCategory.choices)
+    purposes = serializers.ListField(
+        child=PurposeField(max_length=40),
+        min_length=1,
+        help_text="Subset of: " + ", ".join(Purpose.values) + ". There is no advertising or marketing purpose.",
+    )
+    sensitivity = serializers.ChoiceField(choices=DataScopeVersion.Sensitivity.choices)
+    retention_days = serializers.IntegerField(min_value=1, max_value=3650)
+    max_duration_days = serializers.IntegerField(
+        min_value=1, help_text=f"How long a grant may last: at most {MAX_GRANT_DAYS} days."
+    )
+    status = serializers.ChoiceField(
+        choices=["draft", "pending_review", "published", "retired"],
+        required=False,
+        help_text="PATCH `published` to publish the draft (high sensitivity waits for compliance), "
+        "`retired` to retire.",
+    )
+    version = serializers.IntegerField(read_only=True)
+    published_version = serializers.IntegerField(read_only=True, allow_null=True)
+
+    def get_fields(self) -> dict[str, Any]:
+        # Declared here because a class attribute named `fields` would shadow Serializer.fields.
+        declared = super().get_fields()
+        return {
+            **declared,
+            "fields": serializers.ListSerializer(
+                child=ScopeFieldSerializer(), min_length=1, help_text="The data the scope covers: name and meaning."
+            ),
+        }
+
+    def to_representation(self, scope: DataScope) -> dict[str, Any]:
+        latest = _latest(scope)
+        if scope.retired_at is not None:
+            status = "retired"
+        elif latest.status in (DataScopeVersion.Status.DRAFT, DataScopeVersion.Status.PENDING_REVIEW):
+            status = str(latest.status)
+        else:
+            status = "published"
+        return {
+            "code": scope.code,
+            **latest.content(),
+            "status": status,
+            "version": latest.number,
+            "published_version": scope.published_version.number if scope.published_version else None,
+        }
+
+
+class ScopePatchSerializer(ScopeSerializer):
+    """PATCH body of a scope: every field optional; the code cannot change."""
+
+    code = serializers.CharField(read_only=True)
+
+
+class CapabilitySerializer(serializers.ModelSerializer[ChatbotCapability]):
+    """A chatbot capability."""
+
+    code = serializers.RegexField(
+        capability_code_validator.regex,
+        max_length=50,
+        help_text="Like `check_balance`: lowercase letters, digits and underscores.",
+        error_messages={"invalid": capability_code_validator.message},
+    )
+    scopes = serializers.ListField(child=serializers.CharField(max_length=48), required=False)
+    sample_utterances = serializers.ListField(
+        child=serializers.CharField(max_length=300), required=False, max_length=50
+    )
+    message_types = serializers.ListField(child=serializers.ChoiceField(choices=MessageType.choices), min_length=1)
+    webhook_url = serializers.URLField(max_length=200, required=False, allow_null=True)
+
+    class Meta:
+        model = ChatbotCapability
+        fields = [
+            "code",
+            "name",
+            "description",
+            "sample_utterances",
+            "scopes",
+            "message_types",
+            "webhook_url",
+            "status",
+        ]
+
+    def to_representation(self, capability: ChatbotCapability) -> dict[str, Any]:
+        return {
+            "code": capability.code,
+            "name": capability.name,
+            "description": capability.description,
+            "sample_utterances": capability.sample_utterances,
+            "scopes": sorted(scope.code for scope in capability.scopes.all()),
+            "message_types": capability.message_types,
+            "webhook_url": capability.webhook_url or None,
+            "status": capability.status,
+        }
+
+
+class CapabilityPatchSerializer(CapabilitySerializer):
+    """PATCH body of a capability; the code cannot change."""
+
+    class Meta(CapabilitySerializer.Meta):
+        read_only_fields = ["code"]
+
+
+class WebhookEndpointSerializer(serializers.ModelSerializer[WebhookEndpoint]):
+    """A webhook endpoint; its secret appears only when it is created or rotated."""
+
+    event_types = serializers.ListField(child=serializers.ChoiceField(choices=WebhookEvent.choices), min_length=1)
+    is_active = StrictBooleanField(required=False)
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = [
+            "id",
+            "url",
+            "description",
+            "event_types",
+            "is_active",
+            "disabled_at",
+            "disabled_reason",
+            "created_at",
+        ]
+        read_only_fields = ["id", "disabled_at", "disabled_reason", "created_at"]
+
+
+class WebhookEndpointWithSecretSerializer(WebhookEndpointSerializer):
+    """A webhook endpoint with its signing secret: shown once."""
+
+    secret = serializers.CharField(read_only=True, help_text="Shown only now. Verify `webhook-signature` with it.")
+    previous_secret_expires_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+    class Meta(WebhookEndpointSerializer.Meta):
+        fields = [*WebhookEndpointSerializer.Meta.fields, "secret", "previous_secret_expires_at"]

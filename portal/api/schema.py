@@ -40,6 +40,10 @@ WRITE_ERRORS = {
     "409": "The request clashes with what exists (`duplicate`, ...).",
 }
 OBJECT_ERRORS = {"404": "Nothing of your bank's exists at this address (`not_found`)."}
+LIST_ERRORS = {
+    "400": "A query parameter is not valid, such as `page_size` (`invalid`).",
+    "404": "There is no such page (`not_found`).",
+}
 
 
 class PortalAutoSchema(AutoSchema):
@@ -52,6 +56,8 @@ class PortalAutoSchema(AutoSchema):
             errors.update(WRITE_ERRORS)
         if "{" in self.path or self.method != "GET":
             errors.update(OBJECT_ERRORS)
+        if self._is_list_view():
+            errors.update(LIST_ERRORS)
         for status, description in errors.items():
             if status not in responses:
                 responses[status] = self._get_response_for_code(

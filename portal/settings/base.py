@@ -95,6 +95,9 @@ else:
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The cache holds API rate-limit counters: point CACHE_URL at Redis when several processes serve.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
 # --- People -----------------------------------------------------------------------------------
 
 AUTH_USER_MODEL = "portal.User"
@@ -139,7 +142,12 @@ STORAGES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["partners.api.authentication.ApiKeyAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["partners.api.permissions.IsPartnerKey"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "partners.api.permissions.IsPartnerKey",
+        "partners.api.permissions.TermsAccepted",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["partners.api.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api_key": env.str("PORTAL_API_RATE", default="1200/min")},
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.Pagination",
@@ -160,6 +168,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "PartnerStatusEnum": "partners.models.Partner.Status",
+        "CapabilityStatusEnum": "partners.models.ChatbotCapability.Status",
+        "ScopeStatusEnum": ["draft", "pending_review", "published", "retired"],
+    },
 }
 
 # --- Celery -----------------------------------------------------------------------------------
@@ -218,3 +231,5 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 CSRF_FAILURE_VIEW = "portal.views.csrf_failure"
+PORTAL_SITE_URL = env.str("PORTAL_SITE_URL", default="http://127.0.0.1:8000")
+PORTAL_WEBHOOKS_ALLOW_PRIVATE = env.bool("PORTAL_WEBHOOKS_ALLOW_PRIVATE", default=False)

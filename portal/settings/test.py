@@ -19,3 +19,4 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 # Tests use their own broker folder (filesystem broker), so a running `make run` is never disturbed.
 CELERY_BROKER_TRANSPORT_OPTIONS = broker_transport_options(CELERY_BROKER_URL, VAR_DIR / "test-broker")
+PORTAL_WEBHOOKS_ALLOW_PRIVATE = True

@@ -73,6 +73,15 @@ MATRIX: dict[str, Rule] = {
     "compliance:home": Rule(frozenset({COMPLIANCE})),
     "compliance:verify": Rule(frozenset({COMPLIANCE}), method="post"),
     "api-partner": Rule(frozenset({BANK_A, BANK_B}), api=True),
+    "api-scopes": Rule(frozenset({BANK_A, BANK_B}), api=True),
+    "api-scope": Rule(frozenset({BANK_A}), api=True, kwargs=lambda world: {"code": world.scope_a.code}),
+    "api-capabilities": Rule(frozenset({BANK_A, BANK_B}), api=True),
+    "api-capability": Rule(frozenset({BANK_A}), api=True, kwargs=lambda world: {"code": world.capability_a.code}),
+    "api-webhook-endpoints": Rule(frozenset({BANK_A, BANK_B}), api=True),
+    "api-webhook-endpoint": Rule(frozenset({BANK_A}), api=True, kwargs=lambda world: {"pk": world.endpoint_a.pk}),
+    "api-webhook-endpoint-rotate-secret": Rule(
+        frozenset({BANK_A}), api=True, method="post", kwargs=lambda world: {"pk": world.endpoint_a.pk}
+    ),
     "api-schema": Rule(EVERYONE),
     "api-docs": Rule(EVERYONE),
     # Django's admin: platform staff only, and within it only what their group's permissions open.

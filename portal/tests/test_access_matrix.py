@@ -11,8 +11,8 @@ from django.test import Client
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 
-from partners.models import Partner
-from partners.tests.factories import PartnerFactory, api_key_for, member_of
+from partners.models import ChatbotCapability, DataScope, Partner, WebhookEndpoint
+from partners.tests.factories import PartnerFactory, api_key_for, capability_for, member_of, webhook_endpoint_for
 from portal.models import User, WorkerHeartbeat
 from portal.tests.access_matrix import (
     ANONYMOUS,
@@ -40,6 +40,9 @@ class World:
     bank_a: Partner
     bank_b: Partner
     user_content_type_id: int
+    scope_a: DataScope
+    capability_a: ChatbotCapability
+    endpoint_a: WebhookEndpoint
 
 
 @pytest.fixture
@@ -55,7 +58,17 @@ def world(db: None) -> World:
     }
     keys = {BANK_A: api_key_for(bank_a), BANK_B: api_key_for(bank_b)}
     WorkerHeartbeat.objects.create(hostname="matrix", last_seen=timezone.now())  # /healthz answers 200
-    return World(users, keys, bank_a, bank_b, ContentType.objects.get_for_model(User).pk)
+    capability_a = capability_for(bank_a)
+    return World(
+        users,
+        keys,
+        bank_a,
+        bank_b,
+        ContentType.objects.get_for_model(User).pk,
+        scope_a=bank_a.scopes.get(),
+        capability_a=capability_a,
+        endpoint_a=webhook_endpoint_for(bank_a),
+    )
 
 
 def _url(route: Route, world: World) -> str:

@@ -1,0 +1,156 @@
+"""Validation of what banks declare: scope content and the URLs the platform will call."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+from portal.errors import ApplicationError
+
+from .models import MAX_GRANT_DAYS, DataCategory, DataScopeVersion, MessageType, Purpose
+
+# Purposes people ask for that the platform does not allow, and what to say.
+FORBIDDEN_PURPOSES = {
+    "advertising": "Bank data is never used for advertising on this platform.",
+    "marketing": "Bank data is never used for marketing on this platform.",
+    "ads": "Bank data is never used for advertising on this platform.",
+    "profiling": "Bank data is never used to profile people on this platform.",
+    "sale": "Bank data is never sold on this platform.",
+}
+
+
+def _allowed_list(name: str, values: Iterable[str]) -> str:
+    return f"{name}: " + ", ".join(values)
+
+
+def validate_purposes(purposes: Any) -> list[str]:
+    """Return the purposes if every one is on the platform's closed list, else raise."""
+    if not isinstance(purposes, list) or not purposes or not all(isinstance(p, str) for p in purposes):
+        raise ApplicationError(
+            "Choose at least one purpose.", fields={"purposes": ["Choose at least one purpose from the list."]}
+        )
+    for purpose in purposes:
+        if purpose.lower() in FORBIDDEN_PURPOSES:
+            raise ApplicationError(
+                f"'{purpose}' is not a permitted purpose. {FORBIDDEN_PURPOSES[purpose.lower()]}",
+                code="purpose_not_allowed",
+                fields={"purposes": [f"'{purpose}' is not allowed. {FORBIDDEN_PURPOSES[purpose.lower()]}"]},
+            )
+        if purpose not in Purpose.values:
+            raise ApplicationError(
+                f"'{purpose}' is not a purpose the platform knows. {_allowed_list('Choose from', Purpose.values)}.",
+                code="unknown_purpose",
+                fields={"purposes": [f"Unknown purpose '{purpose}'. {_allowed_list('Choose from', Purpose.values)}."]},
+            )
+    return list(dict.fromkeys(purposes))
+
+
+def validate_scope_fields(fields: Any) -> list[dict[str, str]]:
+    """Return the scope's data fields if each has a unique name and a meaning, else raise."""
+    message = "List each field the scope covers with a name and what it means, like {'name': 'balance', ...}."
+    if not isinstance(fields, list) or not fields:
+        raise ApplicationError(message, fields={"fields": ["Add at least one field."]})
+    cleaned: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for item in fields:
+        if (
+            not isinstance(item, dict)
+            or not str(item.get("name", "")).strip()
+            or not str(item.get("description", "")).strip()
+        ):
+            raise ApplicationError(message, fields={"fields": ["Each field needs a name and a description."]})
+        name = str(item["name"]).strip()[:64]
+        if name in seen:
+            raise ApplicationError(
+                f"The field '{name}' is listed twice.",
+                code="duplicate",
+                fields={"fields": [f"'{name}' is listed twice."]},
+            )
+        seen.add(name)
+        cleaned.append({"name": name, "description": str(item["description"]).strip()[:300]})
+    return cleaned
+
+
+def validate_scope_content(content: dict[str, Any]) -> dict[str, Any]:
+    """Return a scope version's content checked against the platform's rules, or raise."""
+    errors: dict[str, list[str]] = {}
+    if not str(content.get("name", "")).strip():
+        errors["name"] = ["Give the scope a plain-language name people will read."]
+    if not str(content.get("description", "")).strip():
+        errors["description"] = ["Describe, in plain words, what the bank will share and why."]
+    if content.get("category") not in DataCategory.values:
+        errors["category"] = [_allowed_list("Choose a category", DataCategory.values)]
+    if content.get("sensitivity") not in DataScopeVersion.Sensitivity.values:
+        errors["sensitivity"] = ["Choose low, medium or high."]
+    for name, low, high in (("retention_days", 1, 3650), ("max_duration_days", 1, MAX_GRANT_DAYS)):
+        value = content.get(name)
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            errors[name] = [f"Enter a whole number of days from {low} to {high}."]
+    if errors:
+        code = "duration_too_long" if "max_duration_days" in errors and len(errors) == 1 else "invalid"
+        raise ApplicationError(
+            "Some details of the scope are not valid. Correct them and try again.", code=code, fields=errors
+        )
+    content["purposes"] = validate_purposes(content.get("purposes"))
+    content["fields"] = validate_scope_fields(content.get("fields"))
+    content["name"] = str(content["name"]).strip()
+    content["description"] = str(content["description"]).strip()
+    return content
+
+
+def validate_message_types(message_types: Any) -> list[str]:
+    """Return the message types if each is one the platform sends, else raise."""
+    if not isinstance(message_types, list) or not message_types:
+        raise ApplicationError(
+            "Choose the message types this capability sends.", fields={"message_types": ["Choose at least one."]}
+        )
+    unknown = [m for m in message_types if m not in MessageType.values]
+    if unknown:
+        raise ApplicationError(
+            f"Unknown message type {unknown[0]!r}. {_allowed_list('Choose from', MessageType.values)}.",
+            fields={"message_types": [f"Unknown message type {unknown[0]!r}."]},
+        )
+    return list(dict.fromkeys(message_types))
+
+
+def validate_outbound_url(url: str, *, field: str = "url") -> str:
+    """Return `url` if the platform may call it: https, and no private, loopback or link-local host.
+
+    Development and tests allow http and loopback (setting PORTAL_WEBHOOKS_ALLOW_PRIVATE) so that a
+    receiver on 127.0.0.1 can stand in for a bank.
+    """
+    allow_private = getattr(settings, "PORTAL_WEBHOOKS_ALLOW_PRIVATE", False)
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ApplicationError(
+            "Enter a full web address starting with https://.", code="invalid_url", fields={field: ["Not a valid URL."]}
+        )
+    if parts.scheme != "https" and not allow_private:
+        raise ApplicationError(
+            "The address must use https.", code="insecure_url", fields={field: ["Use an https:// address."]}
+        )
+    if parts.username or parts.password:
+        raise ApplicationError(
+            "Do not put a user name or password in the address.",
+            code="invalid_url",
+            fields={field: ["Remove credentials."]},
+        )
+    host = parts.hostname.lower()
+    private = host == "localhost" or host.endswith((".localhost", ".local", ".internal"))
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        private = private or not address.is_global
+    if private and not allow_private:
+        raise ApplicationError(
+            "The address points to a private, loopback or link-local host, which the platform does not call.",
+            code="private_url",
+            fields={field: ["Use a public address."]},
+        )
+    return url
