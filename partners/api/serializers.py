@@ -144,7 +144,7 @@ class ScopeSerializer(serializers.Serializer[Any]):
 class ScopePatchSerializer(ScopeSerializer):
     """PATCH body of a scope: every field optional; the code cannot change."""
 
-    code = serializers.CharField(read_only=True)
+    code = serializers.CharField(read_only=True)  # type: ignore[assignment]
 
 
 class CapabilitySerializer(serializers.ModelSerializer[ChatbotCapability]):

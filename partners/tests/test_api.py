@@ -22,7 +22,8 @@ def test_the_key_tells_which_bank_is_calling(client: Client, django_assert_max_n
     bank = PartnerFactory()
     key = api_key_for(bank)
     assert key.startswith("pbk_sandbox_")
-    with django_assert_max_num_queries(3):
+    # The key (1), its last-use stamp (1, at most once a minute), the terms and the acceptance (2).
+    with django_assert_max_num_queries(4):
         response = _get(client, key)
     assert response.status_code == 200
     assert response.json() == {
@@ -30,6 +31,7 @@ def test_the_key_tells_which_bank_is_calling(client: Client, django_assert_max_n
         "name": bank.legal_name,
         "status": "sandbox",
         "key_environment": "sandbox",
+        "terms_status": {"state": "no_terms", "current_version": None, "accepted_version": None, "grace_ends_at": None},
     }
 
 

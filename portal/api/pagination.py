@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
+from rest_framework.views import APIView
 
 
 class Pagination(PageNumberPagination):
@@ -25,7 +26,7 @@ class Pagination(PageNumberPagination):
             )
         return int(value)
 
-    def get_schema_operation_parameters(self, view: object) -> list[dict[str, object]]:
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, object]]:
         parameters = super().get_schema_operation_parameters(view)
         bounds = {self.page_query_param: {"minimum": 1}, self.page_size_query_param: {"minimum": 1, "maximum": 500}}
         for parameter in parameters:
