@@ -67,9 +67,12 @@ MATRIX: dict[str, Rule] = {
     "password_reset_complete": Rule(EVERYONE),
     "healthz": Rule(EVERYONE),
     "consent:dashboard": Rule(SIGNED_IN),
+    # --- partners: bank pages -----------------------------------------------------------------
     "partners:home": Rule(frozenset({BANK_A, BANK_B})),
     "partners:detail": Rule(frozenset({BANK_A}), kwargs=lambda world: {"slug": world.bank_a.slug}),
+    # --- partners: onboarding (public) and staff pages ----------------------------------------
     "partners:staff-home": Rule(frozenset({STAFF})),
+    # --- compliance -------------------------------------------------------------------------------
     "compliance:home": Rule(frozenset({COMPLIANCE})),
     "compliance:verify": Rule(frozenset({COMPLIANCE}), method="post"),
     "api-partner": Rule(frozenset({BANK_A, BANK_B}), api=True),

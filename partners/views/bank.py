@@ -1,15 +1,14 @@
-"""Pages for bank members (their bank's home) and platform staff (the review queue)."""
+"""Pages for bank members: their bank's home and everything they manage there."""
 
 from __future__ import annotations
 
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from portal.models import User
 from portal.roles import role_required
 
-from .selectors import partner_home_for_user, partners_for_review, partners_for_user
+from ..selectors import partner_home_for_user, partners_for_user
 
 
 @role_required(User.Role.PARTNER_MEMBER)
@@ -30,10 +29,3 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
     if context is None:
         raise Http404("No such bank among yours.")
     return render(request, "partners/detail.html", context)
-
-
-@role_required(User.Role.PLATFORM_STAFF)
-def staff_home(request: HttpRequest) -> HttpResponse:
-    """Show platform staff every bank, newest applications first."""
-    page = Paginator(partners_for_review(), 25).get_page(request.GET.get("page"))
-    return render(request, "partners/staff_home.html", {"page": page})

@@ -1,0 +1,1 @@
+"""Public pages: a bank applies; an invited person accepts their invitation."""
