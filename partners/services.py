@@ -354,6 +354,13 @@ SCOPE_CONTENT_FIELDS = (
 def scope_create(*, partner: Partner, code: str, actor: Any, **content: Any) -> DataScope:
     """Declare a new scope with its first (draft) version."""
     content = validate_scope_content({key: content.get(key) for key in SCOPE_CONTENT_FIELDS})
+    duplicate = Conflict(
+        f"Your bank already has a scope '{code}'. Edit it instead.",
+        code="duplicate",
+        fields={"code": ["This code is taken."]},
+    )
+    if partner.scopes.filter(code=code).exists():
+        raise duplicate
     try:
         with transaction.atomic():
             scope = DataScope(partner=partner, code=code)
@@ -363,12 +370,8 @@ def scope_create(*, partner: Partner, code: str, actor: Any, **content: Any) -> 
             version.full_clean()
             version.save()
             audit_append(action="scope.create", actor=actor, target=scope, data={"version": 1, **content})
-    except IntegrityError as exc:
-        raise Conflict(
-            f"Your bank already has a scope '{code}'. Edit it instead.",
-            code="duplicate",
-            fields={"code": ["This code is taken."]},
-        ) from exc
+    except IntegrityError as exc:  # a concurrent create won the race
+        raise duplicate from exc
     return scope
 
 
@@ -555,6 +558,11 @@ def capability_create(*, partner: Partner, code: str, actor: Any, **values: Any)
     values = {key: values[key] for key in CAPABILITY_FIELDS if key in values}
     values.setdefault("message_types", [])
     values.setdefault("scopes", [])
+    duplicate = Conflict(
+        f"Your bank already has a capability '{code}'. Edit it instead.", code="duplicate", fields={"code": ["Taken."]}
+    )
+    if partner.capabilities.filter(code=code).exists():
+        raise duplicate
     try:
         with transaction.atomic():
             capability = ChatbotCapability(partner=partner, code=code)
@@ -572,12 +580,8 @@ def capability_create(*, partner: Partner, code: str, actor: Any, **values: Any)
                     "message_types": capability.message_types,
                 },
             )
-    except IntegrityError as exc:
-        raise Conflict(
-            f"Your bank already has a capability '{code}'. Edit it instead.",
-            code="duplicate",
-            fields={"code": ["Taken."]},
-        ) from exc
+    except IntegrityError as exc:  # a concurrent create won the race
+        raise duplicate from exc
     return capability
 
 
