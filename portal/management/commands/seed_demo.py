@@ -9,8 +9,18 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from compliance.audit import Actor
-from partners.models import Partner, PartnerApiKey, PartnerMembership
-from partners.services import partner_api_key_create, partner_create, partner_member_add
+from partners.models import Partner, PartnerApiKey, PartnerMembership, UsageTerms
+from partners.services import (
+    capability_create,
+    partner_api_key_create,
+    partner_create,
+    partner_member_add,
+    partner_transition,
+    scope_create,
+    scope_publish,
+    terms_accept,
+    terms_publish,
+)
 from portal.models import User
 from portal.services import user_grant_staff_role
 
@@ -25,6 +35,75 @@ DEMO_BANK_SLUG = "demo-bank"
 DEMO_BANK_NAME = "Demo Bank plc"
 # Fixed so that the demo key survives re-seeding; only ever used with the sandbox demo bank.
 DEMO_API_KEY = "pbk_sandbox_demobank0001_Demo-Sandbox-Key-Not-A-Secret-0000000001"
+WAITING_BANK_SLUG = "harbour-credit-union"
+DEMO_TERMS = """# Platform usage terms
+
+1. Bank data reaches people only with their consent, scope by scope, and only for the purposes
+   they granted: account updates, fraud alerts, receipts and shipping, customer-service chat.
+2. Bank data is never used for advertising or marketing, never sold, never kept longer than the
+   scope's retention.
+3. When a person revokes a grant, the bank stops at once and attests deletion within 30 days.
+"""
+DEMO_SCOPES: dict[str, dict[str, Any]] = {
+    "balances.read": {
+        "name": "Your account balances",
+        "description": "Your current and available balance, so your bank can tell you when it changes.",
+        "category": "balances",
+        "fields": [
+            {"name": "balance", "description": "The balance now"},
+            {"name": "available", "description": "What you can spend"},
+        ],
+        "purposes": ["account_updates", "customer_service"],
+        "sensitivity": "medium",
+        "retention_days": 30,
+        "max_duration_days": 180,
+    },
+    "card_transactions.read": {
+        "name": "Your card payments",
+        "description": "Where and how much you paid by card, for receipts and to answer questions about spending.",
+        "category": "card_transactions",
+        "fields": [
+            {"name": "merchant", "description": "Who you paid"},
+            {"name": "amount", "description": "How much"},
+            {"name": "purchased_at", "description": "When"},
+        ],
+        "purposes": ["receipts_shipping", "customer_service"],
+        "sensitivity": "medium",
+        "retention_days": 90,
+        "max_duration_days": 365,
+    },
+    "fraud_alerts.push": {
+        "name": "Fraud alerts",
+        "description": "An alert in your chat when your bank sees a payment that may not be yours.",
+        "category": "fraud_signals",
+        "fields": [
+            {"name": "amount", "description": "The suspicious amount"},
+            {"name": "merchant", "description": "Where it was paid"},
+        ],
+        "purposes": ["fraud_alerts"],
+        "sensitivity": "medium",
+        "retention_days": 30,
+        "max_duration_days": 365,
+    },
+}
+DEMO_CAPABILITIES: dict[str, dict[str, Any]] = {
+    "check_balance": {
+        "name": "Check my balance",
+        "description": "Ask the bot for your balance at any time.",
+        "sample_utterances": ["What's my balance?", "How much can I spend?"],
+        "scopes": ["balances.read"],
+        "message_types": ["balance_update", "chat_reply"],
+        "status": "published",
+    },
+    "report_fraud": {
+        "name": "Report fraud",
+        "description": "Tell the bot a payment was not you; it freezes the card and opens a case.",
+        "sample_utterances": ["That payment wasn't me", "Freeze my card"],
+        "scopes": ["fraud_alerts.push", "card_transactions.read"],
+        "message_types": ["fraud_alert", "chat_reply"],
+        "status": "published",
+    },
+}
 
 
 def demo_password(role: str) -> str:
@@ -52,6 +131,7 @@ class Command(BaseCommand):
                 partner_api_key_create(
                     partner=bank, name="Demo sandbox key", environment="sandbox", actor=system, raw_key=DEMO_API_KEY
                 )
+            self._catalog(bank, users, system)
         result: dict[str, Any] = {
             "logins": {
                 role: {"email": details["email"], "password": demo_password(role)}
@@ -66,6 +146,37 @@ class Command(BaseCommand):
         for role, login in result["logins"].items():
             self.stdout.write(f"  {role:<11} {login['email']:<26} {login['password']}")
         self.stdout.write(f"Demo bank API key ({DEMO_BANK_SLUG}, sandbox): {DEMO_API_KEY}")
+
+    def _catalog(self, bank: Partner, users: dict[str, User], system: Actor) -> None:
+        """Give the demo bank published scopes, capabilities and accepted terms, and make it live."""
+        terms = UsageTerms.objects.current() or terms_publish(
+            title="Platform usage terms", body=DEMO_TERMS, actor=users["staff"], requires_reacceptance=True
+        )
+        for code, content in DEMO_SCOPES.items():
+            if not bank.scopes.filter(code=code).exists():
+                scope_publish(scope=scope_create(partner=bank, code=code, actor=system, **content), actor=system)
+        for code, values in DEMO_CAPABILITIES.items():
+            if not bank.capabilities.filter(code=code).exists():
+                capability_create(partner=bank, code=code, actor=system, **values)
+        if not bank.terms_acceptances.filter(terms=terms).exists():
+            terms_accept(partner=bank, terms=terms, user=users["manager"], user_agent="seed_demo")
+        if bank.status == Partner.Status.SANDBOX:
+            partner_transition(
+                partner=bank, to_status=Partner.Status.LIVE, note="Demo bank goes live.", actor=users["staff"]
+            )
+        # A bank waiting in the review queue, so staff have something to review.
+        if not Partner.objects.filter(slug=WAITING_BANK_SLUG).exists():
+            partner_create(
+                legal_name="Harbour Credit Union",
+                slug=WAITING_BANK_SLUG,
+                status=Partner.Status.APPLIED,
+                actor=system,
+                country="IE",
+                identifier_type=Partner.IdentifierType.REGULATOR,
+                identifier="C12345",
+                website="https://harbour.example",
+                security_contact="security@harbour.example",
+            )
 
     def _user(self, role: str, *, email: str, full_name: str) -> User:
         user = User.objects.filter(email=email).first()
