@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 from typing import Any
 
@@ -784,7 +785,8 @@ def parse_api_key(raw_key: str) -> tuple[str, str]:
 
 
 def _webhook_secret() -> str:
-    return "whsec_" + secrets.token_urlsafe(32)
+    # Standard Webhooks: "whsec_" and the base64 of the key bytes.
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
 
 
 def _validate_event_types(event_types: Any) -> list[str]:
