@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
 
-from django.db.models import F
+from django.db.models import Case, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
-from partners.models import Partner
+from partners.models import (
+    MAX_GRANT_DAYS,
+    DataScope,
+    DataScopeVersion,
+    MessageType,
+    Partner,
+    PartnerMembership,
+    Purpose,
+    TermsAcceptance,
+    UsageTerms,
+)
+from portal.models import User
 
-from .models import ConsentGrant
-from .purposes import MESSAGE_TYPE_BITS, purpose_of
+from .models import AccountLink, ConsentEvent, ConsentGrant
+from .purposes import MESSAGE_TYPE_BITS, message_types_for, purpose_of
 
 
 def consent_check(*, partner_id: int, link_id: int, message_type: str, at: datetime | None = None) -> bool:
@@ -63,3 +76,213 @@ def active_grant_for(
         .order_by("-granted_at", "-pk")
         .first()
     )
+
+
+# --- What a person may see ----------------------------------------------------------------------------
+
+
+def banks_for_user(*, user: User) -> QuerySet[Partner]:
+    """Return the banks `user` may link: live ones, and sandbox ones they are a member of, with scopes on offer."""
+    member = PartnerMembership.objects.filter(partner=OuterRef("pk"), user=user)
+    offers = DataScope.objects.visible_to_users().filter(partner=OuterRef("pk"))
+    return (
+        Partner.objects.filter(Q(status=Partner.Status.LIVE) | Q(Exists(member), status=Partner.Status.SANDBOX))
+        .filter(Exists(offers))
+        .order_by("legal_name")
+    )
+
+
+def bank_for_user(*, user: User, slug: str) -> Partner | None:
+    """Return the bank `slug` if `user` may link it, else None."""
+    return banks_for_user(user=user).filter(slug=slug).first()
+
+
+def _latest_event_of_grant() -> Subquery:
+    return Subquery(
+        ConsentEvent.objects.filter(grant=OuterRef("pk")).order_by("-created_at", "-pk").values("public_id")[:1]
+    )
+
+
+def grants_with_receipts() -> QuerySet[ConsentGrant]:
+    """Return grants with their scope, version and bank, and the id of their newest receipt, in one query."""
+    return ConsentGrant.objects.select_related("scope", "scope_version", "partner", "terms").annotate(
+        latest_receipt_id=_latest_event_of_grant()
+    )
+
+
+def links_for_user(*, user: User) -> QuerySet[AccountLink]:
+    """Return the person's linked accounts with their bank and every grant (active first), in two queries."""
+    active_first = Case(When(status=ConsentGrant.Status.ACTIVE, then=Value(0)), default=Value(1))
+    grants = grants_with_receipts().order_by(active_first, "-granted_at", "-pk")
+    return (
+        AccountLink.objects.active()
+        .filter(user=user)
+        .select_related("partner")
+        .prefetch_related(Prefetch("grants", queryset=grants))
+        .order_by("partner__legal_name", "linked_at", "pk")
+    )
+
+
+def link_for_user(*, user: User, pk: int) -> AccountLink | None:
+    """Return the person's active link `pk`, or None when it is not theirs or not linked."""
+    return AccountLink.objects.active().select_related("partner").filter(user=user, pk=pk).first()
+
+
+def grant_for_user(*, user: User, pk: int) -> ConsentGrant | None:
+    """Return the person's grant `pk` with its history, or None when it is not theirs."""
+    return (
+        grants_with_receipts()
+        .select_related("link", "scope__published_version")
+        .prefetch_related(Prefetch("events", queryset=ConsentEvent.objects.order_by("-created_at", "-pk")))
+        .filter(user=user, pk=pk)
+        .first()
+    )
+
+
+def event_for_user(*, user: User, public_id: Any) -> ConsentEvent | None:
+    """Return the person's consent event (receipt) with this public id, or None."""
+    return (
+        ConsentEvent.objects.select_related("partner", "grant", "link").filter(user=user, public_id=public_id).first()
+    )
+
+
+def events_for_user(*, user: User) -> QuerySet[ConsentEvent]:
+    """Return the person's consent history, newest first."""
+    return ConsentEvent.objects.select_related("partner", "link", "grant__scope_version").filter(user=user)
+
+
+def grant_from_any_user(*, pk: int) -> ConsentGrant | None:
+    """Return grant `pk` whoever it belongs to, for a service to authorise (and audit) a change to it."""
+    return ConsentGrant.objects.filter(pk=pk).first()
+
+
+def link_from_any_user(*, pk: int) -> AccountLink | None:
+    """Return link `pk` whoever it belongs to, for a service to authorise (and audit) a change to it."""
+    return AccountLink.objects.filter(pk=pk).first()
+
+
+@dataclass(frozen=True)
+class SharedSummary:
+    """What one bank sent a person in a period, for one purpose ("Bank X sent 3 balance updates today")."""
+
+    partner: Partner
+    purpose: str
+    message_type: str
+    count: int
+    last_sent_at: datetime
+
+
+def shared_summary_for_user(*, user: User) -> list[SharedSummary]:
+    """Return what banks sent the person recently; empty until delivery records sends (the delivery issue)."""
+    return []
+
+
+# --- The consent screen -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PurposeOffer:
+    """One purpose of one scope on the consent screen: its message-type switches, and any grant in force."""
+
+    version: DataScopeVersion
+    purpose: str
+    message_types: list[tuple[str, str]]
+    granted: ConsentGrant | None
+
+    @property
+    def label(self) -> str:
+        """Return the purpose's name for people."""
+        return str(Purpose(self.purpose).label)
+
+    @property
+    def field_name(self) -> str:
+        """Return the name of the purpose's checkbox."""
+        return f"purpose-{self.version.pk}-{self.purpose}"
+
+    @property
+    def types_field_name(self) -> str:
+        """Return the name of the purpose's message-type switches."""
+        return f"types-{self.version.pk}-{self.purpose}"
+
+    @property
+    def has_choice_of_types(self) -> bool:
+        """Return True when the purpose sends more than one kind of message, so each gets a switch."""
+        return len(self.message_types) > 1
+
+
+@dataclass(frozen=True)
+class ScopeOffer:
+    """One scope as the consent screen shows it: the published wording, until when a grant lasts."""
+
+    scope: DataScope
+    version: DataScopeVersion
+    expires_on: datetime
+    purposes: list[PurposeOffer] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ConsentScreen:
+    """Everything the consent screen for one linked account shows."""
+
+    link: AccountLink
+    offers: list[ScopeOffer]
+    terms: UsageTerms | None
+
+
+def consent_screen_for(*, link: AccountLink, at: datetime | None = None) -> ConsentScreen:
+    """Return the bank's published scopes for `link`, each purpose with its switches and any grant in force."""
+    at = at or timezone.now()
+    scopes = list(
+        DataScope.objects.visible_to_users()
+        .filter(partner_id=link.partner_id)
+        .select_related("published_version")
+        .order_by("code")
+    )
+    active = {
+        (grant.scope_id, grant.purpose): grant
+        for grant in ConsentGrant.objects.active(at).filter(link=link).select_related("scope_version")
+    }
+    labels = dict(MessageType.choices)
+    offers = []
+    for scope in scopes:
+        version = scope.published_version
+        assert version is not None
+        purposes = [
+            PurposeOffer(
+                version=version,
+                purpose=purpose,
+                message_types=[(t, str(labels[t])) for t in message_types_for(purpose)],
+                granted=active.get((scope.pk, purpose)),
+            )
+            for purpose in Purpose.values
+            if purpose in version.purposes
+        ]
+        days = min(version.max_duration_days, MAX_GRANT_DAYS)
+        offers.append(ScopeOffer(scope, version, at + timedelta(days=days), purposes))
+    acceptance = (
+        TermsAcceptance.objects.filter(partner_id=link.partner_id)
+        .select_related("terms")
+        .order_by("-terms__version")
+        .first()
+    )
+    return ConsentScreen(link=link, offers=offers, terms=acceptance.terms if acceptance else None)
+
+
+# --- What a bank may see ------------------------------------------------------------------------------
+
+
+def grants_for_partner(
+    *, partner: Partner, status: str | None = None, link_id: int | None = None
+) -> QuerySet[ConsentGrant]:
+    """Return the grants people gave `partner`, newest first, optionally of one status or one link."""
+    grants = ConsentGrant.objects.filter(partner=partner).select_related("scope", "scope_version")
+    if status:
+        grants = grants.filter(status=status)
+    if link_id is not None:
+        grants = grants.filter(link_id=link_id)
+    return grants.order_by("-granted_at", "-pk")
+
+
+def grant_for_partner(*, partner: Partner, pk: int) -> ConsentGrant | None:
+    """Return grant `pk` if it was given to `partner`, else None."""
+    return grants_for_partner(partner=partner).filter(pk=pk).first()

@@ -11,6 +11,7 @@ admin.site.site_title = "Portal admin"
 
 api_v1 = [
     path("", include("partners.api.urls")),
+    path("", include("consent.api.urls")),
 ]
 
 urlpatterns = [

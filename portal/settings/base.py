@@ -7,6 +7,7 @@ from pathlib import Path
 
 import django_stubs_ext
 import environ
+from celery.schedules import crontab
 
 # Lets `ModelAdmin[Model]` and `QuerySet[Model]` work at run time, as the type checker sees them.
 django_stubs_ext.monkeypatch()
@@ -210,6 +211,11 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "portal.tasks.worker_heartbeat", "schedule": timedelta(seconds=30)},
+    "consent-expire-due-grants": {"task": "consent.tasks.expire_due_grants", "schedule": timedelta(hours=1)},
+    "consent-send-expiry-reminders": {
+        "task": "consent.tasks.send_expiry_reminders",
+        "schedule": crontab(hour=9, minute=0),
+    },
 }
 CELERY_TIMEZONE = TIME_ZONE
 
@@ -221,6 +227,13 @@ PORTAL_HEARTBEAT_MAX_AGE = timedelta(minutes=2)
 PORTAL_AUDIT_REDACT_KEYS = ("password", "secret", "token", "key", "code", "authorization")
 # Bank simulator pages and demo logins exist only where this is on (development, tests, demo).
 PORTAL_DEMO_FEATURES = env.bool("PORTAL_DEMO_FEATURES", default=False)
+
+# --- Consent ----------------------------------------------------------------------------------
+
+# Days a bank has to attest deletion after a grant is revoked or expires.
+CONSENT_DELETION_DEADLINE_DAYS = env.int("CONSENT_DELETION_DEADLINE_DAYS", default=30)
+# Days before a grant ends that its person is reminded (by email, and inbox through delivery).
+CONSENT_REMINDER_DAYS = env.int("CONSENT_REMINDER_DAYS", default=30)
 
 LOGGING = {
     "version": 1,

@@ -72,6 +72,41 @@ MATRIX: dict[str, Rule] = {
     "partners:detail": Rule(frozenset({BANK_A}), kwargs=lambda world: {"slug": world.bank_a.slug}),
     # --- partners: onboarding (public) and staff pages ----------------------------------------
     "partners:staff-home": Rule(frozenset({STAFF})),
+    # --- consent ----------------------------------------------------------------------------------
+    "consent:banks": Rule(SIGNED_IN),
+    # Bank A is in the sandbox: only its own members may link it.
+    "consent:link-start": Rule(frozenset({BANK_A}), method="post", kwargs=lambda world: {"slug": world.bank_a.slug}),
+    # Without a state every signed-in person gets a clear 400 page; nobody else gets anything.
+    "consent:link-callback": Rule(SIGNED_IN),
+    "consent:consent-screen": Rule(frozenset({USER_A}), kwargs=lambda world: {"link_id": world.link_a.pk}),
+    "consent:link-revoke-all": Rule(
+        frozenset({USER_A}), method="post", kwargs=lambda world: {"link_id": world.link_a.pk}
+    ),
+    "consent:link-unlink": Rule(frozenset({USER_A}), method="post", kwargs=lambda world: {"link_id": world.link_a.pk}),
+    "consent:revoke-everything": Rule(SIGNED_IN, method="post"),
+    "consent:grant-detail": Rule(frozenset({USER_A}), kwargs=lambda world: {"grant_id": world.grant_a.pk}),
+    "consent:grant-revoke": Rule(
+        frozenset({USER_A}), method="post", kwargs=lambda world: {"grant_id": world.grant_a.pk}
+    ),
+    "consent:grant-renew": Rule(frozenset({USER_A}), kwargs=lambda world: {"grant_id": world.grant_a.pk}),
+    "consent:grant-narrow": Rule(
+        frozenset({USER_A}), method="post", kwargs=lambda world: {"grant_id": world.grant_a.pk}
+    ),
+    "consent:receipt": Rule(frozenset({USER_A}), kwargs=lambda world: {"public_id": world.receipt_a.public_id}),
+    "consent:receipt-download": Rule(
+        frozenset({USER_A}), kwargs=lambda world: {"public_id": world.receipt_a.public_id}
+    ),
+    "consent:history": Rule(SIGNED_IN),
+    # The simulator plays a bank: its page answers every signed-in person (400 without a valid request),
+    # and its token endpoint answers anyone (400 without a code); both are 404 without demo features.
+    "consent:simulator-authorize": Rule(SIGNED_IN, kwargs=lambda world: {"slug": world.bank_a.slug}),
+    "consent:simulator-token": Rule(EVERYONE, method="post", kwargs=lambda world: {"slug": world.bank_a.slug}),
+    "api-consents": Rule(frozenset({BANK_A, BANK_B}), api=True),
+    "api-consent": Rule(frozenset({BANK_A}), api=True, kwargs=lambda world: {"pk": world.grant_a.pk}),
+    # An active grant answers 409 consent_active to its bank, 404 to any other.
+    "api-consent-deletion-attestation": Rule(
+        frozenset({BANK_A}), api=True, method="post", kwargs=lambda world: {"pk": world.grant_a.pk}
+    ),
     # --- compliance -------------------------------------------------------------------------------
     "compliance:home": Rule(frozenset({COMPLIANCE})),
     "compliance:verify": Rule(frozenset({COMPLIANCE}), method="post"),

@@ -11,6 +11,8 @@ from django.test import Client
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 
+from consent.models import AccountLink, ConsentEvent, ConsentGrant
+from consent.tests.factories import AccountLinkFactory, ConsentGrantFactory, event_for
 from partners.models import ChatbotCapability, DataScope, Partner, WebhookEndpoint
 from partners.tests.factories import PartnerFactory, api_key_for, capability_for, member_of, webhook_endpoint_for
 from portal.models import User, WorkerHeartbeat
@@ -43,6 +45,9 @@ class World:
     scope_a: DataScope
     capability_a: ChatbotCapability
     endpoint_a: WebhookEndpoint
+    link_a: AccountLink
+    grant_a: ConsentGrant
+    receipt_a: ConsentEvent
 
 
 @pytest.fixture
@@ -59,6 +64,8 @@ def world(db: None) -> World:
     keys = {BANK_A: api_key_for(bank_a), BANK_B: api_key_for(bank_b)}
     WorkerHeartbeat.objects.create(hostname="matrix", last_seen=timezone.now())  # /healthz answers 200
     capability_a = capability_for(bank_a)
+    # User A's link and grant at bank A (a sandbox bank, so made directly rather than through linking).
+    grant_a = ConsentGrantFactory(link=AccountLinkFactory(user=users[USER_A], partner=bank_a))
     return World(
         users,
         keys,
@@ -68,6 +75,9 @@ def world(db: None) -> World:
         scope_a=bank_a.scopes.get(),
         capability_a=capability_a,
         endpoint_a=webhook_endpoint_for(bank_a),
+        link_a=grant_a.link,
+        grant_a=grant_a,
+        receipt_a=event_for(grant_a),
     )
 
 

@@ -1,0 +1,35 @@
+"""Template filters of the consent pages: labels for codes, and per-field errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from partners.models import MessageType, Purpose
+
+register = template.Library()
+
+
+@register.filter
+def message_type_label(code: str) -> str:
+    """Return a message type's name for people ('Balance update')."""
+    return str(dict(MessageType.choices).get(code, code))
+
+
+@register.filter
+def purpose_label(code: str) -> str:
+    """Return a purpose's name for people ('Account updates')."""
+    return str(dict(Purpose.choices).get(code, code))
+
+
+@register.filter
+def errors_for(field_errors: dict[str, list[str]] | None, name: str) -> list[str]:
+    """Return the messages to show beside the field `name`."""
+    return (field_errors or {}).get(name, [])
+
+
+@register.filter
+def was_posted(posted: Any, pair: str) -> bool:
+    """Return True when the person's own last submission had `name=value` ticked (to keep their choices)."""
+    return bool(posted) and pair in posted
