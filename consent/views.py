@@ -116,7 +116,7 @@ def link_callback(request: HttpRequest) -> HttpResponse:
 def consent_screen(request: HttpRequest, link_id: int) -> HttpResponse:
     """Show a linked bank's permissions, nothing ticked, and grant what the person ticks."""
     user = _user(request)
-    form = ConsentForm(request.POST or None)
+    form = ConsentForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST":
         link = selectors.link_from_any_user(pk=link_id)

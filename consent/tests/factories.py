@@ -22,7 +22,7 @@ from portal.tests.factories import UserFactory
 
 def live_bank(*scope_codes: str, **partner_fields: Any) -> Partner:
     """Return a live bank with published scopes (`balances.read` unless codes are given)."""
-    bank = PartnerFactory(status=Partner.Status.LIVE, **partner_fields)
+    bank = PartnerFactory(**{"status": Partner.Status.LIVE, **partner_fields})
     for code in scope_codes or ("balances.read",):
         published_scope(bank, code)
     return bank

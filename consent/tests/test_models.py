@@ -81,3 +81,10 @@ def test_grant_predicates() -> None:
     assert not grant.allows("fraud_alert")
     assert not grant.is_expired()
     assert grant.is_expired(grant.expires_at)
+
+
+def test_the_database_refuses_to_change_a_consent_event() -> None:
+    event = event_for(ConsentGrantFactory())
+    with pytest.raises(Exception, match="immutable"), transaction.atomic():
+        ConsentEvent.objects.filter(pk=event.pk).update(reason="rewritten")
+    assert ConsentEvent.objects.get(pk=event.pk).reason == ""
