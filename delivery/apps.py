@@ -9,3 +9,15 @@ class DeliveryConfig(AppConfig):
     name = "delivery"
     verbose_name = "Delivery"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from consent import signals as consent_signals
+        from partners import signals as partner_signals
+
+        from . import receivers
+
+        consent_signals.consent_changed.connect(receivers.on_consent_changed, dispatch_uid="delivery.consent_changed")
+        partner_signals.partner_status_changed.connect(
+            receivers.on_partner_status_changed, dispatch_uid="delivery.partner_status_changed"
+        )
+        partner_signals.terms_published.connect(receivers.on_terms_published, dispatch_uid="delivery.terms_published")

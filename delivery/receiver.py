@@ -21,8 +21,9 @@ class ReceiverState:
     """What the receiver has seen and how it should misbehave next."""
 
     secret: str
-    messages: dict[str, Any] = field(default_factory=dict)  # webhook-id → body, first copy only
+    messages: dict[str, Any] = field(default_factory=dict)  # webhook-id (or item id) → body, first copy only
     order: list[str] = field(default_factory=list)
+    received_at: dict[str, float] = field(default_factory=dict)  # id → time.time() of its first copy
     duplicates: int = 0
     rejected: int = 0
     fail_next: int = 0  # answer 503 to this many requests
@@ -81,13 +82,27 @@ class _Handler(BaseHTTPRequestHandler):
                 state.rejected += 1
             self._answer(401, {"error": str(exc)})
             return
+        try:
+            document = json.loads(body or b"{}")
+        except ValueError:
+            self._answer(400, {"error": "body is not JSON"})
+            return
+        # A batch is a JSON list; each item is deduped on its own `id` (the delivery id).
+        items = (
+            [(str(item.get("id")), item) for item in document if isinstance(item, dict)]
+            if isinstance(document, list)
+            else [(msg_id, document)]
+        )
         with state.lock:
-            if msg_id in state.messages:
-                state.duplicates += 1
-            else:
-                state.messages[msg_id] = json.loads(body or b"{}")
-                state.order.append(msg_id)
-        self._answer(200, {"received": msg_id})
+            now = time.time()
+            for key, item in items:
+                if key in state.messages:
+                    state.duplicates += 1
+                else:
+                    state.messages[key] = item
+                    state.order.append(key)
+                    state.received_at[key] = now
+        self._answer(200, {"received": [key for key, _item in items] if isinstance(document, list) else msg_id})
 
 
 class _Server(ThreadingHTTPServer):

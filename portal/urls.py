@@ -12,6 +12,7 @@ admin.site.site_title = "Portal admin"
 api_v1 = [
     path("", include("partners.api.urls")),
     path("", include("consent.api.urls")),
+    path("", include("delivery.api.urls")),
 ]
 
 urlpatterns = [
@@ -21,6 +22,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("", include("partners.urls")),
+    path("", include("delivery.urls")),
     path("me/", include("consent.urls")),
     path("compliance/", include("compliance.urls")),
     path("admin/", admin.site.urls),

@@ -216,6 +216,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "consent.tasks.send_expiry_reminders",
         "schedule": crontab(hour=9, minute=0),
     },
+    # delivery: re-enqueue outbox rows the broker never got, and due retries.
+    "delivery-sweep-outbox": {"task": "delivery.tasks.sweep_outbox", "schedule": timedelta(seconds=10)},
+}
+# Fraud alerts have their own queue, so bulk updates never delay them.
+CELERY_TASK_ROUTES = {
+    "delivery.tasks.deliver_fraud_batch": {"queue": "fraud"},
+    "delivery.tasks.*": {"queue": "default"},
 }
 CELERY_TIMEZONE = TIME_ZONE
 
@@ -234,6 +241,25 @@ PORTAL_DEMO_FEATURES = env.bool("PORTAL_DEMO_FEATURES", default=False)
 CONSENT_DELETION_DEADLINE_DAYS = env.int("CONSENT_DELETION_DEADLINE_DAYS", default=30)
 # Days before a grant ends that its person is reminded (by email, and inbox through delivery).
 CONSENT_REMINDER_DAYS = env.int("CONSENT_REMINDER_DAYS", default=30)
+
+# --- Delivery ---------------------------------------------------------------------------------
+
+# The messenger gateway: deliveries are POSTed there in signed batches. Empty means inbox only.
+PORTAL_GATEWAY_URL = env.str("PORTAL_GATEWAY_URL", default="")
+PORTAL_GATEWAY_SECRET = env.str("PORTAL_GATEWAY_SECRET", default="")
+PORTAL_GATEWAY_TIMEOUT = env.float("PORTAL_GATEWAY_TIMEOUT", default=5.0)
+# How many deliveries one task sends together (one inbox insert, one gateway POST).
+DELIVERY_BATCH_SIZE = env.int("DELIVERY_BATCH_SIZE", default=100)
+# Batch tasks one bank may run at once across every worker (counted in the cache: set CACHE_URL to
+# Redis when workers run in more than one process), so one flooding or slow bank cannot take them all.
+DELIVERY_BANK_CONCURRENCY = env.int("DELIVERY_BANK_CONCURRENCY", default=4)
+# The sweeper re-enqueues rows the broker never got after this long, and takes back stale claims.
+DELIVERY_REENQUEUE_AFTER = timedelta(seconds=env.int("DELIVERY_REENQUEUE_AFTER_SECONDS", default=60))
+DELIVERY_CLAIM_LEASE = timedelta(seconds=env.int("DELIVERY_CLAIM_LEASE_SECONDS", default=300))
+# A webhook endpoint that fails without a single success for this long is disabled, with a notice.
+DELIVERY_WEBHOOK_DISABLE_AFTER = timedelta(days=env.int("DELIVERY_WEBHOOK_DISABLE_AFTER_DAYS", default=5))
+# Largest event payload accepted, in bytes of JSON.
+DELIVERY_MAX_PAYLOAD_BYTES = 8 * 1024
 
 LOGGING = {
     "version": 1,

@@ -107,6 +107,20 @@ MATRIX: dict[str, Rule] = {
     "api-consent-deletion-attestation": Rule(
         frozenset({BANK_A}), api=True, method="post", kwargs=lambda world: {"pk": world.grant_a.pk}
     ),
+    # --- delivery ---------------------------------------------------------------------------------
+    "delivery:inbox": Rule(SIGNED_IN),
+    "delivery:inbox-poll": Rule(SIGNED_IN),
+    "delivery:inbox-read": Rule(SIGNED_IN, method="post"),
+    "delivery:bank-deliveries": Rule(frozenset({BANK_A}), kwargs=lambda world: {"slug": world.bank_a.slug}),
+    "delivery:bank-replay": Rule(frozenset({BANK_A}), method="post", kwargs=lambda world: {"slug": world.bank_a.slug}),
+    "delivery:staff-deliveries": Rule(frozenset({STAFF})),
+    "delivery:staff-replay": Rule(frozenset({STAFF}), method="post"),
+    # An empty body answers 400 `invalid` to a bank (it may post), 401 to everyone else.
+    "api-events": Rule(frozenset({BANK_A, BANK_B}), api=True, method="post"),
+    "api-event": Rule(frozenset({BANK_A}), api=True, kwargs=lambda world: {"pk": world.event_a.pk}),
+    "api-webhook-endpoint-replay": Rule(
+        frozenset({BANK_A}), api=True, method="post", kwargs=lambda world: {"pk": world.endpoint_a.pk}
+    ),
     # --- compliance -------------------------------------------------------------------------------
     "compliance:home": Rule(frozenset({COMPLIANCE})),
     "compliance:verify": Rule(frozenset({COMPLIANCE}), method="post"),

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from consent.models import AccountLink, ConsentEvent, ConsentGrant
 from consent.tests.factories import AccountLinkFactory, ConsentGrantFactory, event_for
+from delivery.models import PartnerEvent
 from partners.models import ChatbotCapability, DataScope, Partner, WebhookEndpoint
 from partners.tests.factories import PartnerFactory, api_key_for, capability_for, member_of, webhook_endpoint_for
 from portal.models import User, WorkerHeartbeat
@@ -48,6 +49,7 @@ class World:
     link_a: AccountLink
     grant_a: ConsentGrant
     receipt_a: ConsentEvent
+    event_a: Any = None  # an event bank A posted for user A
 
 
 @pytest.fixture
@@ -78,6 +80,9 @@ def world(db: None) -> World:
         link_a=grant_a.link,
         grant_a=grant_a,
         receipt_a=event_for(grant_a),
+        event_a=PartnerEvent.objects.create(
+            partner=bank_a, link=grant_a.link, type="receipt", payload={}, idempotency_key="e", request_hash="0"
+        ),
     )
 
 

@@ -1,0 +1,812 @@
+"""Every write of delivery: event intake, sending batches, retries, dead letters, webhooks, the sweeper."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max, Q
+from django.utils import timezone
+
+from compliance.audit import Actor, audit_append
+from consent.models import ConsentGrant
+from consent.selectors import consent_check
+from partners.models import Partner, PartnerMembership, WebhookEndpoint, WebhookEvent
+from partners.services import webhook_endpoint_update
+from portal.errors import ApplicationError
+
+from .backoff import is_permanent, retry_delay
+from .message_texts import message_text
+from .models import (
+    DEFAULT_QUEUE,
+    Delivery,
+    DeliveryAttempt,
+    EndpointHealth,
+    EventType,
+    InboxMessage,
+    PartnerEvent,
+    WebhookAttempt,
+    WebhookMessage,
+)
+from .outbound import PostResult, post_signed
+from .payloads import EventInvalid, ValidEvent, event_validate
+
+logger = logging.getLogger(__name__)
+
+MAX_BATCH = 500
+# Retries due sooner than this are scheduled on the broker (countdown); later ones wait for the sweeper.
+BROKER_COUNTDOWN_LIMIT = 60.0
+
+
+# --- Intake ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class IntakeItem:
+    """What became of one posted event: accepted, replayed (the first answer again) or refused."""
+
+    index: int
+    outcome: str  # "accepted", "replayed" or "refused"
+    event: PartnerEvent | None = None
+    code: str = ""
+    message: str = ""
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def http_status(self) -> int:
+        """Return the status a single-event request answers with."""
+        if self.outcome == "accepted":
+            return 202
+        if self.outcome == "replayed":
+            return 200
+        return {"consent_required": 403, "duplicate": 409}.get(self.code, 400)
+
+    def error(self) -> ApplicationError:
+        """Return the refusal as the error the API renders."""
+        return ApplicationError(self.message, code=self.code, fields=self.fields, status=self.http_status)
+
+
+def _request_hash(raw: Any) -> str:
+    return hashlib.sha256(json.dumps(raw, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
+
+
+def _supersession_key(valid: ValidEvent) -> str:
+    if valid.type != EventType.BALANCE_UPDATE:
+        return ""
+    mask = hashlib.sha256(str(valid.payload["account_mask"]).encode()).hexdigest()[:16]
+    return f"{valid.link_id}:{mask}"
+
+
+def _channels() -> list[str]:
+    channels: list[str] = [Delivery.Channel.INBOX]
+    if settings.PORTAL_GATEWAY_URL:
+        channels.append(Delivery.Channel.GATEWAY)
+    return channels
+
+
+def event_intake(
+    *,
+    partner: Partner,
+    events: Sequence[Any],
+    idempotency_key: str | None,
+    actor: Any,
+    single: bool = False,
+    ip: str | None = None,
+) -> list[IntakeItem]:
+    """Accept a bank's events: validate, check consent, store each with its outbox rows, enqueue after commit.
+
+    Each event needs an idempotency key: its `event_id`, or the `Idempotency-Key` header (for a batch,
+    the header plus `:<index>`). One audit entry records the whole request.
+    """
+    if not 1 <= len(events) <= MAX_BATCH:
+        raise ApplicationError(
+            f"Send from 1 to {MAX_BATCH} events in one request.", code="invalid", fields={"events": ["1 to 500."]}
+        )
+    items: list[IntakeItem] = []
+    candidates: list[tuple[IntakeItem, ValidEvent, str, str]] = []
+    seen_keys: set[str] = set()
+    for index, raw in enumerate(events):
+        item = IntakeItem(index=index, outcome="refused")
+        items.append(item)
+        try:
+            valid = event_validate(raw)
+        except EventInvalid as exc:
+            item.code, item.message, item.fields = "invalid", "This event is not valid: correct the fields.", exc.fields
+            continue
+        key = valid.event_id or (
+            (idempotency_key if single else f"{idempotency_key}:{index}") if idempotency_key else None
+        )
+        if not key:
+            item.code = "idempotency_key_required"
+            item.message = "Give each event an `event_id`, or send an `Idempotency-Key` header, so a retry is safe."
+            continue
+        if key in seen_keys:
+            item.code, item.message = "duplicate", f"The event id {key!r} appears twice in this request."
+            continue
+        seen_keys.add(key)
+        candidates.append((item, valid, key, _request_hash(raw)))
+
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                accepted = _intake_candidates(partner=partner, candidates=candidates)
+                audit_append(
+                    action="delivery.events_intake",
+                    actor=actor,
+                    target=partner,
+                    data={
+                        "accepted": sum(1 for item in items if item.outcome == "accepted"),
+                        "replayed": sum(1 for item in items if item.outcome == "replayed"),
+                        "refused": sum(1 for item in items if item.outcome == "refused"),
+                        "event_ids": [event.pk for event in accepted][:MAX_BATCH],
+                    },
+                    ip=ip,
+                )
+                delivery_ids = list(
+                    Delivery.objects.filter(event__in=accepted).values_list("pk", "queue", "partner_id")
+                )
+                transaction.on_commit(partial(_publish, delivery_ids), robust=True)
+            return items
+        except IntegrityError:
+            # Another request stored one of these keys first: look again, and answer as it did.
+            if attempt == 2:
+                raise
+            for item, *_rest in candidates:
+                item.outcome, item.event, item.code, item.message = "refused", None, "", ""
+    return items  # pragma: no cover - the loop returns or raises
+
+
+def _intake_candidates(
+    *, partner: Partner, candidates: list[tuple[IntakeItem, ValidEvent, str, str]]
+) -> list[PartnerEvent]:
+    existing = {
+        event.idempotency_key: event
+        for event in PartnerEvent.objects.filter(
+            partner=partner, idempotency_key__in=[key for _item, _valid, key, _hash in candidates]
+        )
+    }
+    allowed: dict[tuple[int, str], bool] = {}
+    new_events: list[tuple[IntakeItem, PartnerEvent]] = []
+    now = timezone.now()
+    for item, valid, key, request_hash in candidates:
+        first = existing.get(key)
+        if first is not None:
+            if first.request_hash == request_hash:
+                item.outcome, item.event = "replayed", first
+            else:
+                item.code = "duplicate"
+                item.message = (
+                    f"The event id {key!r} was already used for a different event. Use a new id for a new event."
+                )
+            continue
+        pair = (valid.link_id, valid.type)
+        if pair not in allowed:
+            allowed[pair] = consent_check(partner_id=partner.pk, link_id=valid.link_id, message_type=valid.type)
+        if not allowed[pair]:
+            item.code = "consent_required"
+            item.message = (
+                "The person behind this link has not allowed your bank to send this type of message "
+                "(or the link does not exist). Nothing was stored."
+            )
+            continue
+        if valid.deliver_by is not None and valid.deliver_by <= now:
+            item.code, item.message = "invalid", "This event's deliver-by time has passed."
+            item.fields = {"deliver_by": ["Give a time in the future, or leave it out."]}
+            continue
+        event = PartnerEvent(
+            partner=partner,
+            link_id=valid.link_id,
+            type=valid.type,
+            payload=valid.payload,
+            idempotency_key=key,
+            request_hash=request_hash,
+            deliver_by=valid.deliver_by,
+            supersession_key=_supersession_key(valid),
+            supersedes_at=valid.as_of,
+            created_at=now,
+        )
+        new_events.append((item, event))
+    created = PartnerEvent.objects.bulk_create([event for _item, event in new_events])
+    channels = _channels()
+    Delivery.objects.bulk_create(
+        [
+            Delivery(event=event, partner=partner, channel=channel, queue=event.queue, created_at=now)
+            for event in created
+            for channel in channels
+        ]
+    )
+    for (item, _event), stored in zip(new_events, created, strict=True):
+        item.outcome, item.event = "accepted", stored
+    return created
+
+
+def _publish(rows: Iterable[tuple[int, str, int]]) -> int:
+    """Enqueue deliveries in batches per queue and bank; mark them enqueued. Return how many went."""
+    from . import tasks  # tasks import services: import here to keep the cycle out of module load
+
+    groups: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for pk, queue, partner_id in rows:
+        groups[(queue, partner_id)].append(pk)
+    sent: list[int] = []
+    size = settings.DELIVERY_BATCH_SIZE
+    for (queue, partner_id), ids in groups.items():
+        task = tasks.deliver_fraud_batch if queue != DEFAULT_QUEUE else tasks.deliver_batch
+        for start in range(0, len(ids), size):
+            chunk = ids[start : start + size]
+            try:
+                task.apply_async(
+                    args=(chunk, partner_id),
+                    retry=True,
+                    retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "timeout": 2},
+                )
+            except Exception:
+                # The broker is away: the rows stay un-enqueued and the sweeper sends them later.
+                logger.warning("Could not enqueue %d deliveries; the sweeper will retry", len(chunk), exc_info=True)
+                continue
+            sent.extend(chunk)
+    if sent:
+        Delivery.objects.filter(pk__in=sent).update(enqueued_at=timezone.now())
+    return len(sent)
+
+
+# --- Sending --------------------------------------------------------------------------------------
+
+
+@dataclass
+class BatchOutcome:
+    """Counts of what one batch did, for logs and tests."""
+
+    claimed: int = 0
+    delivered: int = 0
+    cancelled: int = 0
+    retrying: int = 0
+    dead: int = 0
+    skipped: int = 0
+
+
+def _claim(*, delivery_ids: Sequence[int], claim: str, now: datetime) -> list[Delivery]:
+    lease_over = now - settings.DELIVERY_CLAIM_LEASE
+    due = Q(status__in=(Delivery.Status.PENDING, Delivery.Status.FAILED), next_attempt_at__lte=now)
+    mine = Q(status=Delivery.Status.SENDING, claimed_by=claim)
+    stale = Q(status=Delivery.Status.SENDING, claimed_at__lt=lease_over)
+    with transaction.atomic():
+        rows = list(
+            Delivery.objects.filter(pk__in=delivery_ids)
+            .filter(due | mine | stale)
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)
+        )
+        Delivery.objects.filter(pk__in=rows).update(status=Delivery.Status.SENDING, claimed_by=claim, claimed_at=now)
+    return list(
+        Delivery.objects.filter(pk__in=rows).select_related("event", "event__link", "partner").order_by("event_id")
+    )
+
+
+def _superseded_events(deliveries: list[Delivery]) -> set[int]:
+    keys = {d.event.supersession_key for d in deliveries if d.event.supersession_key}
+    if not keys:
+        return set()
+    newest = dict(
+        PartnerEvent.objects.filter(supersession_key__in=keys)
+        .values("supersession_key")
+        .annotate(newest=Max("supersedes_at"))
+        .values_list("supersession_key", "newest")
+    )
+    return {
+        d.event_id
+        for d in deliveries
+        if d.event.supersession_key
+        and d.event.supersedes_at is not None
+        and newest.get(d.event.supersession_key) is not None
+        and d.event.supersedes_at < newest[d.event.supersession_key]
+    }
+
+
+def delivery_send_batch(*, delivery_ids: Sequence[int], claim: str) -> BatchOutcome:
+    """Send a batch of deliveries: claim them, check consent again under a lock, write the inbox, POST the gateway.
+
+    The grants of the batch's links are locked (`SELECT ... FOR UPDATE`) while the consent check and
+    the sends happen, in one transaction: a revocation commits either before (and nothing is sent) or
+    after the sends finished, never in between. Each delivery is retried, dead-lettered, cancelled,
+    superseded or expired on its own.
+    """
+    now = timezone.now()
+    outcome = BatchOutcome()
+    deliveries = _claim(delivery_ids=delivery_ids, claim=claim, now=now)
+    outcome.claimed = len(deliveries)
+    outcome.skipped = len(delivery_ids) - len(deliveries)
+    if not deliveries:
+        return outcome
+    superseded = _superseded_events(deliveries)
+    texts: dict[int, tuple[str, str]] = {}
+    closing: dict[str, list[Delivery]] = defaultdict(list)  # final status → deliveries
+    poison: list[Delivery] = []
+    sendable: list[Delivery] = []
+    for delivery in deliveries:
+        event = delivery.event
+        if event.deliver_by is not None and event.deliver_by <= now:
+            closing[Delivery.Status.EXPIRED].append(delivery)
+        elif delivery.event_id in superseded:
+            closing[Delivery.Status.SUPERSEDED].append(delivery)
+        else:
+            try:
+                texts[event.pk] = message_text(event.type, event.payload)
+            except Exception as exc:  # a payload that breaks the contract must not sink the batch
+                delivery.last_error = f"The event could not be rendered: {type(exc).__name__}"[:300]
+                poison.append(delivery)
+                continue
+            sendable.append(delivery)
+
+    with transaction.atomic():
+        link_ids = sorted({d.event.link_id for d in sendable})
+        # The fence: a revocation's UPDATE of these grants waits until this transaction ends.
+        list(
+            ConsentGrant.objects.select_for_update()
+            .filter(link_id__in=link_ids, status=ConsentGrant.Status.ACTIVE)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        allowed: dict[tuple[int, int, str], bool] = {}
+        inbox: list[Delivery] = []
+        gateway: list[Delivery] = []
+        for delivery in sendable:
+            event = delivery.event
+            pair = (delivery.partner_id, event.link_id, event.type)
+            if pair not in allowed:
+                allowed[pair] = consent_check(partner_id=pair[0], link_id=pair[1], message_type=pair[2])
+            if not allowed[pair]:
+                delivery.last_error = "The person's consent no longer allows this message."
+                closing[Delivery.Status.CANCELLED].append(delivery)
+            elif delivery.channel == Delivery.Channel.INBOX:
+                inbox.append(delivery)
+            else:
+                gateway.append(delivery)
+        sent_at = timezone.now()
+        attempts: list[DeliveryAttempt] = []
+        if inbox:
+            InboxMessage.objects.bulk_create(
+                [
+                    InboxMessage(
+                        user_id=d.event.link.user_id,
+                        partner_id=d.partner_id,
+                        delivery=d,
+                        type=d.event.type,
+                        title=texts[d.event_id][0],
+                        body=texts[d.event_id][1],
+                        created_at=sent_at,
+                    )
+                    for d in inbox
+                ],
+                ignore_conflicts=True,  # a retried batch finds its messages already there: shown once
+            )
+            attempts.extend(DeliveryAttempt(delivery=d, attempted_at=sent_at, succeeded=True) for d in inbox)
+            closing[Delivery.Status.DELIVERED].extend(inbox)
+        failed: list[tuple[Delivery, PostResult]] = []
+        if gateway:
+            result = _post_gateway(gateway, texts)
+            attempts.extend(
+                DeliveryAttempt(
+                    delivery=d,
+                    attempted_at=sent_at,
+                    status_code=result.status_code,
+                    duration_ms=result.duration_ms,
+                    response_excerpt=result.excerpt,
+                    error=result.error,
+                    succeeded=result.ok,
+                )
+                for d in gateway
+            )
+            if result.ok:
+                closing[Delivery.Status.DELIVERED].extend(gateway)
+            else:
+                failed.extend((d, result) for d in gateway)
+        for delivery in poison:
+            attempts.append(DeliveryAttempt(delivery=delivery, attempted_at=sent_at, error=delivery.last_error))
+        DeliveryAttempt.objects.bulk_create(attempts)
+        _close(closing, sent_at, outcome)
+        dead = _fail(failed, sent_at, outcome) + poison
+        if poison:
+            _mark_dead(poison, sent_at)
+            outcome.dead += len(poison)
+        _rollup_events({d.event_id for d in deliveries})
+        if dead:
+            _notify_dead(dead)
+    return outcome
+
+
+def _post_gateway(deliveries: list[Delivery], texts: dict[int, tuple[str, str]]) -> PostResult:
+    body = [
+        {
+            "id": d.public_id,
+            "type": d.event.type,
+            "bank": d.partner.slug,
+            "recipient": f"user_{d.event.link.user_id}",
+            "title": texts[d.event_id][0],
+            "body": texts[d.event_id][1],
+            "payload": d.event.payload,
+            "created_at": d.event.created_at.isoformat(),
+        }
+        for d in deliveries
+    ]
+    batch_id = "batch_" + hashlib.sha256(",".join(d.public_id for d in deliveries).encode()).hexdigest()[:24]
+    return post_signed(
+        url=settings.PORTAL_GATEWAY_URL, secrets=[settings.PORTAL_GATEWAY_SECRET], msg_id=batch_id, body=body
+    )
+
+
+def _close(closing: dict[str, list[Delivery]], at: datetime, outcome: BatchOutcome) -> None:
+    for status, rows in closing.items():
+        if not rows:
+            continue
+        values: dict[str, Any] = {"status": status, "claimed_by": ""}
+        if status == Delivery.Status.DELIVERED:
+            values["delivered_at"] = at
+            values["attempts"] = F("attempts") + 1
+            outcome.delivered += len(rows)
+        else:
+            values["last_error"] = rows[0].last_error or Delivery.Status(status).label
+            outcome.cancelled += len(rows)
+        Delivery.objects.filter(pk__in=[d.pk for d in rows]).update(**values)
+
+
+def _fail(failed: list[tuple[Delivery, PostResult]], at: datetime, outcome: BatchOutcome) -> list[Delivery]:
+    """Schedule retries for failed sends; return those that are now dead letters."""
+    from . import tasks
+
+    dead: list[Delivery] = []
+    for delivery, result in failed:
+        delivery.attempts += 1
+        error = result.error or f"HTTP {result.status_code}: {result.excerpt[:200]}"
+        permanent = result.status_code is not None and is_permanent(result.status_code)
+        delay = None if permanent else retry_delay(delivery.attempts, retry_after=result.retry_after)
+        deliver_by = delivery.event.deliver_by
+        if delay is not None and deliver_by is not None and at + timedelta(seconds=delay) > deliver_by:
+            Delivery.objects.filter(pk=delivery.pk).update(
+                status=Delivery.Status.EXPIRED, attempts=delivery.attempts, last_error=error[:300], claimed_by=""
+            )
+            outcome.cancelled += 1
+            continue
+        if delay is None:
+            delivery.last_error = error[:300]
+            dead.append(delivery)
+            continue
+        soon = delay <= BROKER_COUNTDOWN_LIMIT
+        Delivery.objects.filter(pk=delivery.pk).update(
+            status=Delivery.Status.FAILED,
+            attempts=delivery.attempts,
+            next_attempt_at=at + timedelta(seconds=delay),
+            enqueued_at=at if soon else None,
+            last_error=error[:300],
+            claimed_by="",
+        )
+        outcome.retrying += 1
+        if soon:
+            task = tasks.deliver_batch if delivery.queue == DEFAULT_QUEUE else tasks.deliver_fraud_batch
+            transaction.on_commit(
+                partial(task.apply_async, args=([delivery.pk], delivery.partner_id), countdown=delay), robust=True
+            )
+    if dead:
+        _mark_dead(dead, at)
+        outcome.dead += len(dead)
+    return dead
+
+
+def _mark_dead(rows: list[Delivery], at: datetime) -> None:
+    for delivery in rows:
+        Delivery.objects.filter(pk=delivery.pk).update(
+            status=Delivery.Status.DEAD,
+            attempts=max(delivery.attempts, 1),
+            last_error=delivery.last_error,
+            claimed_by="",
+        )
+
+
+def _rollup_events(event_ids: set[int]) -> None:
+    """Set each event's status from its deliveries' statuses."""
+    by_event: dict[int, list[str]] = defaultdict(list)
+    for event_id, status in Delivery.objects.filter(event_id__in=event_ids).values_list("event_id", "status"):
+        by_event[event_id].append(status)
+    updates: dict[str, list[int]] = defaultdict(list)
+    for event_id, statuses in by_event.items():
+        updates[_event_status(statuses)].append(event_id)
+    for status, ids in updates.items():
+        PartnerEvent.objects.filter(pk__in=ids).exclude(status=status).update(status=status)
+
+
+def _event_status(statuses: list[str]) -> str:
+    if any(status in Delivery.OPEN_STATUSES for status in statuses):
+        return PartnerEvent.Status.ACCEPTED
+    delivered = sum(1 for status in statuses if status == Delivery.Status.DELIVERED)
+    if delivered == len(statuses):
+        return PartnerEvent.Status.DELIVERED
+    if delivered:
+        return PartnerEvent.Status.PARTIALLY_DELIVERED
+    if Delivery.Status.DEAD in statuses:
+        return PartnerEvent.Status.FAILED
+    if all(status == Delivery.Status.CANCELLED for status in statuses):
+        return PartnerEvent.Status.BLOCKED
+    return PartnerEvent.Status.CANCELLED
+
+
+def _notify_dead(dead: list[Delivery]) -> None:
+    by_partner: dict[int, list[Delivery]] = defaultdict(list)
+    for delivery in dead:
+        by_partner[delivery.partner_id].append(delivery)
+    for partner_id, rows in by_partner.items():
+        webhook_notify(
+            partner_id=partner_id,
+            event_type=WebhookEvent.DELIVERY_FAILED,
+            data={
+                "deliveries": [
+                    {"id": d.pk, "event": d.event_id, "channel": d.channel, "error": d.last_error} for d in rows
+                ]
+            },
+        )
+
+
+# --- Fencing, cancellation, replay ------------------------------------------------------------------
+
+
+def delivery_cancel_for_consent(*, link_id: int, partner_id: int, reason: str) -> int:
+    """Cancel the queued deliveries on a link that the consent check no longer allows; return how many."""
+    with transaction.atomic():
+        open_rows = Delivery.objects.filter(
+            event__link_id=link_id, partner_id=partner_id, status__in=(Delivery.Status.PENDING, Delivery.Status.FAILED)
+        )
+        types = set(open_rows.values_list("event__type", flat=True).distinct())
+        refused = [t for t in types if not consent_check(partner_id=partner_id, link_id=link_id, message_type=t)]
+        if not refused:
+            return 0
+        rows = open_rows.filter(event__type__in=refused)
+        event_ids = set(rows.values_list("event_id", flat=True))
+        count = rows.update(status=Delivery.Status.CANCELLED, last_error=f"Cancelled: consent {reason}.")
+        _rollup_events(event_ids)
+        audit_append(
+            action="delivery.cancel_for_consent",
+            actor=Actor.system("delivery"),
+            data={"link": link_id, "partner": partner_id, "reason": reason, "cancelled": count, "types": refused},
+        )
+    return count
+
+
+def delivery_cancel_for_partner(*, partner_id: int, reason: str) -> int:
+    """Cancel every queued delivery of a bank (it was suspended or withdrawn); return how many."""
+    with transaction.atomic():
+        rows = Delivery.objects.filter(
+            partner_id=partner_id, status__in=(Delivery.Status.PENDING, Delivery.Status.FAILED)
+        )
+        event_ids = set(rows.values_list("event_id", flat=True))
+        count = rows.update(status=Delivery.Status.CANCELLED, last_error=f"Cancelled: the bank was {reason}.")
+        if count:
+            _rollup_events(event_ids)
+            audit_append(
+                action="delivery.cancel_for_partner",
+                actor=Actor.system("delivery"),
+                data={"partner": partner_id, "reason": reason, "cancelled": count},
+            )
+    return count
+
+
+def delivery_replay(*, deliveries: Iterable[Delivery], actor: Any, ip: str | None = None) -> int:
+    """Send dead letters again from a fresh retry schedule; return how many were requeued."""
+    ids = [d.pk for d in deliveries if d.status == Delivery.Status.DEAD]
+    if not ids:
+        return 0
+    with transaction.atomic():
+        rows = Delivery.objects.filter(pk__in=ids, status=Delivery.Status.DEAD)
+        event_ids = set(rows.values_list("event_id", flat=True))
+        count = rows.update(
+            status=Delivery.Status.PENDING, attempts=0, next_attempt_at=timezone.now(), enqueued_at=None, last_error=""
+        )
+        PartnerEvent.objects.filter(pk__in=event_ids).update(status=PartnerEvent.Status.ACCEPTED)
+        audit_append(action="delivery.replay", actor=actor, data={"deliveries": ids[:500], "count": count}, ip=ip)
+        publish = list(Delivery.objects.filter(pk__in=ids).values_list("pk", "queue", "partner_id"))
+        transaction.on_commit(lambda: _publish(publish), robust=True)
+    return count
+
+
+# --- The sweeper ----------------------------------------------------------------------------------
+
+
+def outbox_sweep(
+    *,
+    now: datetime | None = None,
+    reenqueue_after: timedelta | None = None,
+    lease: timedelta | None = None,
+    limit: int = 5000,
+) -> int:
+    """Enqueue what the broker never got (or lost), due retries, and stale claims; return how many rows."""
+    now = now or timezone.now()
+    reenqueue_after = settings.DELIVERY_REENQUEUE_AFTER if reenqueue_after is None else reenqueue_after
+    lease = settings.DELIVERY_CLAIM_LEASE if lease is None else lease
+    Delivery.objects.filter(status=Delivery.Status.SENDING, claimed_at__lt=now - lease).update(
+        status=Delivery.Status.PENDING, claimed_by="", enqueued_at=None
+    )
+    due = Delivery.objects.filter(
+        status__in=(Delivery.Status.PENDING, Delivery.Status.FAILED), next_attempt_at__lte=now
+    ).filter(
+        Q(enqueued_at__isnull=True, created_at__lte=now - timedelta(seconds=2))
+        | Q(enqueued_at__lt=now - reenqueue_after)
+    )
+    rows = list(due.order_by("next_attempt_at").values_list("pk", "queue", "partner_id")[:limit])
+    count = _publish(rows) if rows else 0
+    webhooks = list(
+        WebhookMessage.objects.filter(status=WebhookMessage.Status.PENDING, next_attempt_at__lte=now)
+        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - reenqueue_after))
+        .values_list("pk", flat=True)[:limit]
+    )
+    if webhooks:
+        count += _publish_webhooks(webhooks)
+    return count
+
+
+# --- Partner webhooks -----------------------------------------------------------------------------
+
+
+def _publish_webhooks(ids: list[int]) -> int:
+    from . import tasks
+
+    sent = []
+    for pk in ids:
+        try:
+            tasks.send_webhook.apply_async(args=(pk,), retry=True, retry_policy={"max_retries": 1, "timeout": 2})
+        except Exception:
+            logger.warning("Could not enqueue webhook %s; the sweeper will retry", pk, exc_info=True)
+            continue
+        sent.append(pk)
+    if sent:
+        WebhookMessage.objects.filter(pk__in=sent).update(enqueued_at=timezone.now())
+    return len(sent)
+
+
+def webhook_notify(*, partner_id: int, event_type: str, data: dict[str, Any]) -> list[WebhookMessage]:
+    """Queue a signed webhook to each of the bank's active endpoints that asked for `event_type`."""
+    endpoints = [
+        endpoint
+        for endpoint in WebhookEndpoint.objects.filter(partner_id=partner_id, is_active=True)
+        if event_type in (endpoint.event_types or [])
+    ]
+    if not endpoints:
+        return []
+    with transaction.atomic():
+        messages = []
+        for endpoint in endpoints:
+            message = WebhookMessage(partner_id=partner_id, endpoint=endpoint, event_type=event_type, payload={})
+            message.payload = {"type": event_type, "timestamp": timezone.now().isoformat(), "data": data}
+            messages.append(message)
+        WebhookMessage.objects.bulk_create(messages)
+        audit_append(
+            action="delivery.webhook_queued",
+            actor=Actor.system("delivery"),
+            data={"partner": partner_id, "type": event_type, "endpoints": [e.pk for e in endpoints]},
+        )
+        ids = [m.pk for m in messages]
+        transaction.on_commit(lambda: _publish_webhooks(ids), robust=True)
+    return messages
+
+
+def webhook_send(*, message_id: int) -> str:
+    """Send one webhook message (signed with every current secret); retry, give up, or disable the endpoint."""
+    message = WebhookMessage.objects.select_related("endpoint", "partner").filter(pk=message_id).first()
+    if message is None or message.status != WebhookMessage.Status.PENDING:
+        return "skipped"
+    now = timezone.now()
+    if message.next_attempt_at > now + timedelta(seconds=1):
+        return "not_due"
+    endpoint = message.endpoint
+    if not endpoint.is_active:
+        WebhookMessage.objects.filter(pk=message.pk).update(status=WebhookMessage.Status.CANCELLED)
+        return "cancelled"
+    result = post_signed(
+        url=endpoint.url, secrets=endpoint.signing_secrets(), msg_id=message.msg_id, body=message.payload
+    )
+    attempts = message.attempts + 1
+    with transaction.atomic():
+        WebhookAttempt.objects.create(
+            message=message,
+            attempted_at=now,
+            status_code=result.status_code,
+            duration_ms=result.duration_ms,
+            response_excerpt=result.excerpt,
+            error=result.error,
+            succeeded=result.ok,
+        )
+        health, _ = EndpointHealth.objects.select_for_update().get_or_create(endpoint=endpoint)
+        if result.ok:
+            WebhookMessage.objects.filter(pk=message.pk).update(
+                status=WebhookMessage.Status.DELIVERED, attempts=attempts, delivered_at=now, last_error=""
+            )
+            health.failing_since, health.consecutive_failures, health.last_success_at = None, 0, now
+            health.save()
+            return "delivered"
+        error = (result.error or f"HTTP {result.status_code}: {result.excerpt[:200]}")[:300]
+        permanent = result.status_code is not None and is_permanent(result.status_code)
+        delay = None if permanent else retry_delay(attempts, retry_after=result.retry_after)
+        if delay is None:
+            WebhookMessage.objects.filter(pk=message.pk).update(
+                status=WebhookMessage.Status.DEAD, attempts=attempts, last_error=error
+            )
+        else:
+            WebhookMessage.objects.filter(pk=message.pk).update(
+                attempts=attempts, next_attempt_at=now + timedelta(seconds=delay), enqueued_at=None, last_error=error
+            )
+        health.failing_since = health.failing_since or now
+        health.consecutive_failures += 1
+        health.last_failure_at = now
+        health.save()
+        if now - health.failing_since >= settings.DELIVERY_WEBHOOK_DISABLE_AFTER:
+            _disable_endpoint(endpoint, since=health.failing_since)
+            return "disabled"
+    return "dead" if delay is None else "retrying"
+
+
+def _disable_endpoint(endpoint: WebhookEndpoint, *, since: datetime) -> None:
+    reason = f"Disabled after failing without a success since {since:%d %b %Y %H:%M} UTC."
+    webhook_endpoint_update(endpoint=endpoint, actor=Actor.system("delivery"), is_active=False)
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(disabled_reason=reason[:200])
+    WebhookMessage.objects.filter(endpoint=endpoint, status=WebhookMessage.Status.PENDING).update(
+        status=WebhookMessage.Status.CANCELLED
+    )
+    managers = list(
+        PartnerMembership.objects.filter(
+            partner_id=endpoint.partner_id, role=PartnerMembership.Role.MANAGER
+        ).values_list("user__email", flat=True)
+    )
+    if managers:
+        body = (
+            f"Your webhook endpoint {endpoint.url} kept failing, so the platform switched it off. "
+            f"{reason} Fix it, then switch it on again on your bank's webhooks page and replay what you missed."
+        )
+        transaction.on_commit(
+            lambda: send_mail("Your webhook endpoint was switched off", body, None, managers, fail_silently=True)
+        )
+
+
+def webhook_replay(*, endpoint: WebhookEndpoint, since: datetime, actor: Any, ip: str | None = None) -> int:
+    """Send again every webhook message to `endpoint` created since `since` (at most 1000); return how many."""
+    if since > timezone.now():
+        raise ApplicationError("Give a time in the past.", code="invalid", fields={"since": ["Must be in the past."]})
+    if not endpoint.is_active:
+        raise ApplicationError(
+            "This endpoint is switched off. Switch it on first, then replay.", code="endpoint_disabled", status=409
+        )
+    with transaction.atomic():
+        ids = list(
+            WebhookMessage.objects.filter(endpoint=endpoint, created_at__gte=since)
+            .order_by("created_at")
+            .values_list("pk", flat=True)[:1000]
+        )
+        WebhookMessage.objects.filter(pk__in=ids).update(
+            status=WebhookMessage.Status.PENDING, attempts=0, next_attempt_at=timezone.now(), enqueued_at=None
+        )
+        audit_append(
+            action="delivery.webhook_replay",
+            actor=actor,
+            target=endpoint,
+            data={"since": since.isoformat(), "count": len(ids)},
+            ip=ip,
+        )
+        transaction.on_commit(lambda: _publish_webhooks(ids), robust=True)
+    return len(ids)
+
+
+# --- The inbox ------------------------------------------------------------------------------------
+
+
+def inbox_mark_read(*, user: Any, partner_id: int | None = None) -> int:
+    """Mark the person's unread messages (of one bank, or all) as read; return how many."""
+    rows = InboxMessage.objects.unread().filter(user=user)
+    if partner_id is not None:
+        rows = rows.filter(partner_id=partner_id)
+    # Reading one's own inbox is not an audited event: it changes nothing anyone else sees.
+    return rows.update(read_at=timezone.now())

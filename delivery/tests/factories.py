@@ -1,0 +1,59 @@
+"""Helpers for delivery tests: a consenting person at a live bank, and events as banks post them."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from consent.models import AccountLink, ConsentGrant
+from consent.tests.factories import grant_for, link_for, live_bank
+from partners.models import Partner
+from partners.tests.factories import api_key_for
+from portal.models import User
+from portal.tests.factories import UserFactory
+
+_numbers = itertools.count(1)
+
+
+@dataclass
+class Consenting:
+    """A live bank, one person who linked an account there and granted account updates, and the bank's key."""
+
+    bank: Partner
+    user: User
+    link: AccountLink
+    grant: ConsentGrant
+    api_key: str
+
+
+def consenting(bank: Partner | None = None) -> Consenting:
+    """Return a person at `bank` (a new live bank by default) who allowed balance updates."""
+    bank = bank or live_bank("balances.read")
+    user = UserFactory()
+    link = link_for(user, bank)
+    grant = grant_for(link)
+    return Consenting(bank, user, link, grant, api_key_for(bank))
+
+
+def balance_event(
+    link_id: int, *, event_id: str | None = None, as_of: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    """Return a valid `balance_update` event for `link_id`."""
+    number = next(_numbers)
+    event: dict[str, Any] = {
+        "type": "balance_update",
+        "link": link_id,
+        "payload": {
+            "account_mask": "•••• 1234",
+            "balance": f"{1000 + number}.50",
+            "available": f"{900 + number}.00",
+            "currency": "GBP",
+            "as_of": as_of or datetime(2026, 1, 1, 12, 0, number % 60, tzinfo=UTC).isoformat(),
+        },
+        **extra,
+    }
+    if event_id is not None:
+        event["event_id"] = event_id
+    return event
