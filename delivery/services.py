@@ -247,7 +247,7 @@ def _publish(rows: Iterable[tuple[int, str, int]]) -> int:
                 task.apply_async(
                     args=(chunk, partner_id),
                     retry=True,
-                    retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "timeout": 2},
+                    retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5},
                 )
             except Exception:
                 # The broker is away: the rows stay un-enqueued and the sweeper sends them later.
@@ -659,7 +659,9 @@ def _publish_webhooks(ids: list[int]) -> int:
     sent = []
     for pk in ids:
         try:
-            tasks.send_webhook.apply_async(args=(pk,), retry=True, retry_policy={"max_retries": 1, "timeout": 2})
+            tasks.send_webhook.apply_async(
+                args=(pk,), retry=True, retry_policy={"max_retries": 1, "interval_start": 0, "interval_max": 0.5}
+            )
         except Exception:
             logger.warning("Could not enqueue webhook %s; the sweeper will retry", pk, exc_info=True)
             continue

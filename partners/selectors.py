@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Case, Prefetch, QuerySet, Value, When
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
@@ -16,8 +16,10 @@ from .models import (
     ChatbotCapability,
     DataScope,
     DataScopeVersion,
+    Invitation,
     Partner,
     PartnerApiKey,
+    PartnerMembership,
     TermsAcceptance,
     UsageTerms,
     WebhookEndpoint,
@@ -128,6 +130,7 @@ class ChecklistItem:
     label: str
     done: bool
     hint: str
+    step: str = ""  # which bank page does it: "terms", "scopes", "capabilities", "keys", "webhooks"
 
 
 def partner_checklist(*, partner: Partner, terms: TermsStatus) -> list[ChecklistItem]:
@@ -139,22 +142,26 @@ def partner_checklist(*, partner: Partner, terms: TermsStatus) -> list[Checklist
             "Usage terms accepted",
             terms.accepted_current or terms.state == "accepted",
             "A manager reads and accepts the current usage terms.",
+            "terms",
         ),
         ChecklistItem(
             "A published scope",
             partner.scopes.visible_to_users().exists(),
             "Declare the data you offer and publish it.",
+            "scopes",
         ),
         ChecklistItem(
             "A chatbot capability",
             partner.capabilities.filter(status=ChatbotCapability.Status.PUBLISHED).exists(),
             "Describe what people can ask your bot.",
+            "capabilities",
         ),
-        ChecklistItem("An API key", partner.api_keys.active().exists(), "Create a key for your servers."),
+        ChecklistItem("An API key", partner.api_keys.active().exists(), "Create a key for your servers.", "keys"),
         ChecklistItem(
             "A webhook endpoint",
             partner.webhook_endpoints.filter(is_active=True).exists(),
             "Tell us where to send consent changes.",
+            "webhooks",
         ),
         ChecklistItem("Live", partner.status == Partner.Status.LIVE, "Platform staff switch your bank to live."),
     ]
@@ -178,3 +185,77 @@ def partner_home_for_user(*, user: User, slug: str) -> dict[str, object] | None:
         "terms": terms,
         "checklist": partner_checklist(partner=partner, terms=terms),
     }
+
+
+# --- Reads for the bank's own pages: always within one bank the member belongs to --------------------
+
+
+def memberships_for_partner(*, partner: Partner) -> QuerySet[PartnerMembership]:
+    """Return a bank's members with their people: managers, then developers, then compliance contacts."""
+    role_order = Case(
+        When(role=PartnerMembership.Role.MANAGER, then=Value(0)),
+        When(role=PartnerMembership.Role.DEVELOPER, then=Value(1)),
+        default=Value(2),
+    )
+    return partner.memberships.select_related("user").order_by(role_order, "user__email")
+
+
+def membership_for_partner(*, partner: Partner, pk: int) -> PartnerMembership | None:
+    """Return one membership of `partner`, or None."""
+    return memberships_for_partner(partner=partner).filter(pk=pk).first()
+
+
+def invitations_pending_for_partner(*, partner: Partner) -> QuerySet[Invitation]:
+    """Return a bank's invitations that can still be accepted, newest first."""
+    return Invitation.objects.pending().filter(partner=partner).select_related("invited_by").order_by("-created_at")
+
+
+def invitation_for_partner(*, partner: Partner, pk: int) -> Invitation | None:
+    """Return one invitation of `partner` (pending or not), or None."""
+    return Invitation.objects.filter(partner=partner, pk=pk).first()
+
+
+def scope_for_partner(*, partner: Partner, code: str) -> DataScope | None:
+    """Return one scope of `partner` with every version (newest first) and who approved it, or None."""
+    versions = DataScopeVersion.objects.select_related("approved_by").order_by("-number")
+    return (
+        partner.scopes.select_related("published_version")
+        .prefetch_related(Prefetch("versions", queryset=versions))
+        .filter(code=code)
+        .first()
+    )
+
+
+def published_scopes_for_partner(*, partner: Partner) -> QuerySet[DataScope]:
+    """Return the scopes a capability of `partner` may use: published, approved and not retired."""
+    return partner.scopes.visible_to_users().select_related("published_version").order_by("code")
+
+
+def capability_for_partner(*, partner: Partner, code: str) -> ChatbotCapability | None:
+    """Return one chatbot capability of `partner` with its scopes, or None."""
+    return capabilities_for_partner(partner=partner).filter(code=code).first()
+
+
+def api_keys_for_partner(*, partner: Partner) -> QuerySet[PartnerApiKey]:
+    """Return a bank's API keys, newest first, with who created each."""
+    return partner.api_keys.select_related("created_by").order_by("-created_at", "-pk")
+
+
+def api_key_for_partner(*, partner: Partner, pk: int) -> PartnerApiKey | None:
+    """Return one API key of `partner`, or None."""
+    return partner.api_keys.filter(pk=pk).first()
+
+
+def webhook_endpoint_for_partner(*, partner: Partner, pk: int) -> WebhookEndpoint | None:
+    """Return one webhook endpoint of `partner`, or None."""
+    return partner.webhook_endpoints.filter(pk=pk).first()
+
+
+def usage_terms_version(*, version: int) -> UsageTerms | None:
+    """Return one published version of the usage terms, or None."""
+    return UsageTerms.objects.filter(version=version).first()
+
+
+def managers_of_partner(*, partner: Partner) -> QuerySet[PartnerMembership]:
+    """Return the memberships of the bank's partnership managers, who accept terms and invite people."""
+    return memberships_for_partner(partner=partner).filter(role=PartnerMembership.Role.MANAGER)

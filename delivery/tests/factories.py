@@ -38,15 +38,15 @@ def consenting(bank: Partner | None = None) -> Consenting:
 
 
 def balance_event(
-    link_id: int, *, event_id: str | None = None, as_of: str | None = None, **extra: Any
+    link_id: int, *, event_id: str | None = None, as_of: str | None = None, mask: str | None = None, **extra: Any
 ) -> dict[str, Any]:
-    """Return a valid `balance_update` event for `link_id`."""
+    """Return a valid `balance_update` event for `link_id` (each of its own account unless `mask` is given)."""
     number = next(_numbers)
     event: dict[str, Any] = {
         "type": "balance_update",
         "link": link_id,
         "payload": {
-            "account_mask": "•••• 1234",
+            "account_mask": mask or f"•••• {number:06d}",
             "balance": f"{1000 + number}.50",
             "available": f"{900 + number}.00",
             "currency": "GBP",

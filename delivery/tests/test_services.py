@@ -101,7 +101,13 @@ def _send(ids: list[int] | None = None, claim: str = "task-1") -> services.Batch
 
 def test_a_batch_reaches_the_inbox_and_the_gateway_once(gateway: GatewayReceiver) -> None:
     c = consenting()
-    _intake(c, [balance_event(c.link.pk, event_id=f"e{i}", as_of=f"2026-01-0{i + 1}T00:00:00Z") for i in range(3)])
+    _intake(
+        c,
+        [
+            balance_event(c.link.pk, event_id=f"e{i}", as_of=f"2026-01-0{i + 1}T00:00:00Z", mask="•••• 1")
+            for i in range(3)
+        ],
+    )
     outcome = _send()
     # Balance updates of one account supersede each other: only the newest is worth sending.
     assert outcome.delivered == 2
@@ -172,7 +178,7 @@ def test_a_poison_payload_is_dead_lettered_without_sinking_its_batch(gateway: Ga
         c,
         [
             balance_event(c.link.pk, event_id="ok"),
-            balance_event(c.link.pk, event_id="poison", as_of="2020-01-01T00:00:00Z"),
+            balance_event(c.link.pk, event_id="poison"),
         ],
     )
     poison = PartnerEvent.objects.get(idempotency_key="poison")

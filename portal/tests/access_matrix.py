@@ -68,6 +68,49 @@ MATRIX: dict[str, Rule] = {
     "healthz": Rule(EVERYONE),
     "consent:dashboard": Rule(SIGNED_IN),
     # --- partners: bank pages -----------------------------------------------------------------
+    "partners:members": Rule(frozenset({BANK_A}), kwargs=lambda world: {"slug": world.bank_a.slug}),
+    "partners:member-remove": Rule(
+        frozenset({BANK_A}), method="post", kwargs=lambda world: {"slug": world.bank_a.slug, "pk": world.developer_a.pk}
+    ),
+    "partners:invitation-revoke": Rule(
+        frozenset({BANK_A}),
+        method="post",
+        kwargs=lambda world: {"slug": world.bank_a.slug, "pk": world.invitation_a.pk},
+    ),
+    "partners:scopes": Rule(frozenset({BANK_A}), kwargs=lambda world: {"slug": world.bank_a.slug}),
+    "partners:scope-new": Rule(frozenset({BANK_A}), kwargs=lambda world: {"slug": world.bank_a.slug}),
+    "partners:scope": Rule(
+        frozenset({BANK_A}), kwargs=lambda world: {"slug": world.bank_a.slug, "code": world.scope_a.code}
+    ),
+    "partners:scope-publish": Rule(
+        frozenset({BANK_A}), method="post", kwargs=lambda world: {"slug": world.bank_a.slug, "code": world.scope_a.code}
+    ),
+    "partners:scope-retire": Rule(
+        frozenset({BANK_A}), method="post", kwargs=lambda world: {"slug": world.bank_a.slug, "code": world.scope_a.code}
+    ),
+    "partners:capabilities": Rule(frozenset({BANK_A}), kwargs=lambda world: {"slug": world.bank_a.slug}),
+    "partners:capability-new": Rule(frozenset({BANK_A}), kwargs=lambda world: {"slug": world.bank_a.slug}),
+    "partners:capability": Rule(
+        frozenset({BANK_A}), kwargs=lambda world: {"slug": world.bank_a.slug, "code": world.capability_a.code}
+    ),
+    "partners:terms": Rule(frozenset({BANK_A}), kwargs=lambda world: {"slug": world.bank_a.slug}),
+    "partners:keys": Rule(frozenset({BANK_A}), kwargs=lambda world: {"slug": world.bank_a.slug}),
+    "partners:key-revoke": Rule(
+        frozenset({BANK_A}), method="post", kwargs=lambda world: {"slug": world.bank_a.slug, "pk": world.key_a.pk}
+    ),
+    "partners:key-rotate": Rule(
+        frozenset({BANK_A}), method="post", kwargs=lambda world: {"slug": world.bank_a.slug, "pk": world.key_a.pk}
+    ),
+    "partners:webhooks": Rule(frozenset({BANK_A}), kwargs=lambda world: {"slug": world.bank_a.slug}),
+    "partners:webhook-switch": Rule(
+        frozenset({BANK_A}), method="post", kwargs=lambda world: {"slug": world.bank_a.slug, "pk": world.endpoint_a.pk}
+    ),
+    "partners:webhook-rotate-secret": Rule(
+        frozenset({BANK_A}), method="post", kwargs=lambda world: {"slug": world.bank_a.slug, "pk": world.endpoint_a.pk}
+    ),
+    "partners:webhook-delete": Rule(
+        frozenset({BANK_A}), method="post", kwargs=lambda world: {"slug": world.bank_a.slug, "pk": world.endpoint_a.pk}
+    ),
     "partners:home": Rule(frozenset({BANK_A, BANK_B})),
     "partners:detail": Rule(frozenset({BANK_A}), kwargs=lambda world: {"slug": world.bank_a.slug}),
     # --- partners: onboarding (public) and staff pages ----------------------------------------

@@ -14,7 +14,16 @@ from django.utils import timezone
 from consent.models import AccountLink, ConsentEvent, ConsentGrant
 from consent.tests.factories import AccountLinkFactory, ConsentGrantFactory, event_for
 from delivery.models import PartnerEvent
-from partners.models import ChatbotCapability, DataScope, Partner, WebhookEndpoint
+from partners.models import (
+    ChatbotCapability,
+    DataScope,
+    Invitation,
+    Partner,
+    PartnerApiKey,
+    PartnerMembership,
+    WebhookEndpoint,
+)
+from partners.services import invitation_create
 from partners.tests.factories import PartnerFactory, api_key_for, capability_for, member_of, webhook_endpoint_for
 from portal.models import User, WorkerHeartbeat
 from portal.tests.access_matrix import (
@@ -46,6 +55,10 @@ class World:
     scope_a: DataScope
     capability_a: ChatbotCapability
     endpoint_a: WebhookEndpoint
+    # For the bank pages' actions: bank A's API key, a developer a manager may remove, an invitation.
+    key_a: PartnerApiKey
+    developer_a: PartnerMembership
+    invitation_a: Invitation
     link_a: AccountLink
     grant_a: ConsentGrant
     receipt_a: ConsentEvent
@@ -68,6 +81,10 @@ def world(db: None) -> World:
     capability_a = capability_for(bank_a)
     # User A's link and grant at bank A (a sandbox bank, so made directly rather than through linking).
     grant_a = ConsentGrantFactory(link=AccountLinkFactory(user=users[USER_A], partner=bank_a))
+    developer_a = bank_a.memberships.get(user=member_of(bank_a, PartnerMembership.Role.DEVELOPER))
+    invitation_a, _token = invitation_create(
+        partner=bank_a, email="invited.developer@example.test", role="developer", actor=users[BANK_A]
+    )
     return World(
         users,
         keys,
@@ -77,6 +94,9 @@ def world(db: None) -> World:
         scope_a=bank_a.scopes.get(),
         capability_a=capability_a,
         endpoint_a=webhook_endpoint_for(bank_a),
+        key_a=bank_a.api_keys.get(),
+        developer_a=developer_a,
+        invitation_a=invitation_a,
         link_a=grant_a.link,
         grant_a=grant_a,
         receipt_a=event_for(grant_a),
