@@ -1,0 +1,110 @@
+"""`manage.py simulate_bank`: the demo bank posts realistic events through the public API, for people who consented."""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from portal.management.commands.seed_demo import DEMO_API_KEY
+
+MERCHANTS = ["Corner Grocer", "Rail Tickets Ltd", "Book Nook", "Coffee Cart", "City Pharmacy", "Hardware Hut"]
+CARRIERS = ["Royal Post", "ParcelGo", "QuickShip"]
+SHIPPING = ["label_created", "in_transit", "out_for_delivery", "delivered"]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def realistic_event(consent: dict[str, Any], rng: random.Random) -> dict[str, Any] | None:
+    """Return an event the consent allows, with plausible figures, or None when it allows none we simulate."""
+    types = [
+        t for t in consent["message_types"] if t in ("balance_update", "fraud_alert", "receipt", "shipping_update")
+    ]
+    if not types:
+        return None
+    kind = rng.choice(types)
+    mask = f"•••• {consent['link'] % 10000:04d}"
+    money = Decimal(rng.randint(100, 250_000)) / 100
+    payloads: dict[str, dict[str, Any]] = {
+        "balance_update": {
+            "account_mask": mask,
+            "balance": str(money),
+            "available": str(money - Decimal(rng.randint(0, 5000)) / 100),
+            "currency": "GBP",
+            "as_of": _now(),
+        },
+        "fraud_alert": {
+            "account_mask": mask,
+            "amount": str(Decimal(rng.randint(500, 90_000)) / 100),
+            "currency": "GBP",
+            "merchant": rng.choice(["Unknown Online Store", "Overseas Electronics", *MERCHANTS]),
+            "occurred_at": _now(),
+        },
+        "receipt": {
+            "merchant": rng.choice(MERCHANTS),
+            "amount": str(Decimal(rng.randint(100, 9000)) / 100),
+            "currency": "GBP",
+            "items": [{"name": rng.choice(["Milk", "Bread", "Ticket", "Notebook"]), "quantity": 1, "amount": "1.20"}],
+            "purchased_at": _now(),
+        },
+        "shipping_update": {
+            "carrier": rng.choice(CARRIERS),
+            "tracking_number": f"TRK{rng.randint(10**8, 10**9 - 1)}",
+            "status": rng.choice(SHIPPING),
+            "eta": (datetime.now(UTC) + timedelta(days=rng.randint(1, 4))).isoformat(),
+        },
+    }
+    return {"event_id": f"sim-{uuid.uuid4().hex}", "type": kind, "link": consent["link"], "payload": payloads[kind]}
+
+
+class Command(BaseCommand):
+    help = "Post realistic events as the demo bank, through the public API, for the people who consented."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--url", default=settings.PORTAL_SITE_URL, help="Where the portal serves the API.")
+        parser.add_argument("--key", default=DEMO_API_KEY, help="The bank's API key (default: the demo bank's).")
+        parser.add_argument("--interval", type=float, default=10.0, help="Seconds between batches.")
+        parser.add_argument("--batches", type=int, default=0, help="Stop after this many batches (0: never).")
+        parser.add_argument("--size", type=int, default=3, help="Events per batch, at most 500.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        base = options["url"].rstrip("/")
+        headers = {"Authorization": f"Bearer {options['key']}"}
+        rng = random.Random()  # noqa: S311 - demo figures, not secrets
+        sent = 0
+        with httpx.Client(base_url=base, headers=headers, timeout=10) as client:
+            while not options["batches"] or sent < options["batches"]:
+                try:
+                    consents = client.get("/api/v1/consents/", params={"status": "active", "page_size": 500})
+                except httpx.HTTPError:
+                    self.stderr.write(f"The portal at {base} does not answer yet; trying again.")
+                    time.sleep(options["interval"])
+                    continue
+                if consents.status_code != 200:
+                    raise CommandError(f"The API refused the bank: {consents.text[:300]}")
+                grants = consents.json()["results"]
+                events = [e for e in (realistic_event(g, rng) for g in grants) if e is not None]
+                if not events:
+                    self.stdout.write(
+                        "Nobody has granted the bank anything yet: link it as a person and grant a scope."
+                    )
+                else:
+                    batch = [rng.choice(events) for _ in range(min(options["size"], 500))]
+                    for event in batch:
+                        event["event_id"] = f"sim-{uuid.uuid4().hex}"
+                    answer = client.post("/api/v1/events/", json={"events": batch})
+                    body = answer.json()
+                    self.stdout.write(
+                        f"Posted {len(batch)}: {body.get('accepted', 0)} accepted, {body.get('refused', 0)} refused."
+                    )
+                    sent += 1
+                time.sleep(options["interval"])
