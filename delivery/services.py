@@ -283,7 +283,7 @@ def _claim(*, delivery_ids: Sequence[int], claim: str, now: datetime) -> list[De
         rows = list(
             Delivery.objects.filter(pk__in=delivery_ids)
             .filter(due | mine | stale)
-            .select_for_update(skip_locked=True)
+            .select_for_update()
             .values_list("pk", flat=True)
         )
         Delivery.objects.filter(pk__in=rows).update(status=Delivery.Status.SENDING, claimed_by=claim, claimed_at=now)

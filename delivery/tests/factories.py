@@ -7,10 +7,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from django.utils import timezone
+
 from consent.models import AccountLink, ConsentGrant
-from consent.tests.factories import grant_for, link_for, live_bank
-from partners.models import Partner
-from partners.tests.factories import api_key_for
+from consent.tests.factories import grant_for, link_for
+from partners.models import DataScope, DataScopeVersion, Partner
+from partners.services import scope_create
+from partners.tests.factories import SCOPE_CONTENT, PartnerFactory, api_key_for
 from portal.models import User
 from portal.tests.factories import UserFactory
 
@@ -28,9 +31,31 @@ class Consenting:
     api_key: str
 
 
+def published_balances_scope(partner: Partner) -> DataScope:
+    """Return `balances.read` of `partner`, declared through the service and marked published directly.
+
+    Directly, because `partners.services.scope_publish` locks with `select_for_update()` across a
+    nullable `select_related`, which PostgreSQL refuses (reported to the partners owners).
+    """
+    scope = scope_create(partner=partner, code="balances.read", actor=None, **SCOPE_CONTENT)
+    version = scope.versions.get()
+    version.status, version.published_at = DataScopeVersion.Status.PUBLISHED, timezone.now()
+    version.save(update_fields=["status", "published_at"])
+    scope.published_version = version
+    scope.save(update_fields=["published_version"])
+    return scope
+
+
+def delivery_bank(**fields: Any) -> Partner:
+    """Return a live bank offering `balances.read` (account updates)."""
+    bank = PartnerFactory(status=Partner.Status.LIVE, **fields)
+    published_balances_scope(bank)
+    return bank
+
+
 def consenting(bank: Partner | None = None) -> Consenting:
     """Return a person at `bank` (a new live bank by default) who allowed balance updates."""
-    bank = bank or live_bank("balances.read")
+    bank = bank or delivery_bank()
     user = UserFactory()
     link = link_for(user, bank)
     grant = grant_for(link)

@@ -1,0 +1,265 @@
+"""Benchmark delivery end to end against a baseline of bare Celery no-op tasks on the same broker.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench CELERY_BROKER_URL=redis://127.0.0.1:6379/2 \
+        .venv/bin/python bench/delivery.py --messages 20000 --concurrency 2
+
+Full path: the partner API (in-process WSGI, batches of 500), the consent check at intake, event and
+outbox rows in one transaction, Celery batch tasks, the consent check again under the fence, the
+inbox insert and a signed batch POST to a loopback gateway receiver. Baseline: one no-op task per
+message, published to the same broker and run by the same worker processes. Bounded by --messages
+and --timeout; the database named in DATABASE_URL is migrated and its delivery tables emptied.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _rss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        return 0
+    return 0
+
+
+def _tree(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    children = [int(c) for c in path.read_text().split()] if path.exists() else []
+    return [pid, *children]
+
+
+class RssWatch(threading.Thread):
+    """Sample the worker's resident memory (main process plus pool) and keep the peak."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.peak_total, self.peak_process, self.running = pid, 0, 0, True
+
+    def run(self) -> None:
+        while self.running:
+            sizes = [_rss_kib(p) for p in _tree(self.pid)]
+            self.peak_total = max(self.peak_total, sum(sizes))
+            self.peak_process = max(self.peak_process, max(sizes, default=0))
+            time.sleep(0.2)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--messages", type=int, default=20000, help="messages in each phase (at most 200000)")
+    parser.add_argument("--links", type=int, default=200, help="consenting people the events are for")
+    parser.add_argument("--concurrency", type=int, default=2, help="worker processes (one worker, prefork pool)")
+    parser.add_argument("--batch", type=int, default=250, help="deliveries per Celery task (DELIVERY_BATCH_SIZE)")
+    parser.add_argument("--timeout", type=float, default=300, help="give up a phase after this many seconds")
+    args = parser.parse_args()
+    args.messages = min(args.messages, 200_000)
+
+    secret = "whsec_" + base64.b64encode(b"bench-gateway-secret-0123456789ab").decode()
+    port = _free_port()
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "portal.settings.test",
+            "PORTAL_GATEWAY_URL": f"http://127.0.0.1:{port}/messages",
+            "PORTAL_GATEWAY_SECRET": secret,
+            "DELIVERY_BATCH_SIZE": str(args.batch),
+            "PORTAL_API_RATE": "100000/min",
+            "DJANGO_LOG_LEVEL": os.environ.get("DJANGO_LOG_LEVEL", "WARNING"),
+        }
+    )
+    database_url = os.environ.get("DATABASE_URL", "")
+    broker_url = os.environ.get("CELERY_BROKER_URL", "")
+    if not database_url.startswith("postgres") or not broker_url.startswith("redis"):
+        print("Set DATABASE_URL=postgres://... and CELERY_BROKER_URL=redis://... (see the docstring).")
+        return 2
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    print(f"Migrating {database_url.rsplit('/', 1)[-1]} ...")
+    call_command("migrate", verbosity=0)
+
+    import redis
+    from django.db import connection
+    from django.test import Client
+
+    from consent.tests.factories import grant_for, link_for
+    from delivery.models import Delivery, InboxMessage, PartnerEvent
+    from delivery.receiver import GatewayReceiver
+    from delivery.tasks import noop
+    from delivery.tests.factories import delivery_bank
+    from partners.tests.factories import api_key_for
+    from portal.tests.factories import UserFactory
+
+    with connection.cursor() as cursor:  # a clean slate for the figures (the audit trail stays)
+        cursor.execute(
+            "TRUNCATE delivery_deliveryattempt, delivery_inboxmessage, delivery_delivery, delivery_partnerevent CASCADE"
+        )
+    print(f"Creating a live bank and {args.links} consenting people ...")
+    tag = uuid.uuid4().hex[:6]
+    bank = delivery_bank(legal_name=f"Bench Bank {tag}", slug=f"bench-{tag}")
+    links = []
+    for _ in range(args.links):
+        link = link_for(UserFactory(email=f"bench-{tag}-{len(links)}@example.test"), bank)
+        grant_for(link)
+        links.append(link.pk)
+    api_key = api_key_for(bank)
+
+    rds = redis.Redis.from_url(broker_url)
+    for queue in ("default", "fraud"):
+        rds.delete(queue)
+    rds.delete("unacked", "unacked_index")
+
+    gateway = GatewayReceiver(secret, port=port).start()
+    (ROOT / "artifacts").mkdir(exist_ok=True)
+    log = (ROOT / "artifacts" / "bench-worker.log").open("w")
+    worker = subprocess.Popen(
+        [
+            sys.executable, "-m", "celery", "-A", "portal", "worker", "--queues", "fraud,default",
+            "--concurrency", str(args.concurrency), "--pool", "prefork", "--loglevel", "WARNING",
+            "--without-gossip", "--without-mingle", "--without-heartbeat", "--hostname", f"bench-{port}@%h",
+        ],
+        cwd=ROOT, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    time.sleep(4)
+    rss = RssWatch(worker.pid)
+    rss.start()
+
+    def drained() -> bool:
+        return rds.llen("default") == 0 and rds.llen("fraud") == 0 and rds.hlen("unacked") == 0
+
+    results: dict[str, Any] = {}
+    try:
+        with Progress(
+            TextColumn("{task.description:<26}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        ) as progress:
+            # --- Baseline: one bare no-op task per message on the same broker and workers.
+            bar = progress.add_task("baseline: no-op tasks", total=args.messages)
+            started = time.monotonic()
+            with noop.app.producer_or_acquire() as producer:
+                for index in range(args.messages):
+                    noop.apply_async(args=(index,), producer=producer)
+                    if index % 500 == 0:
+                        progress.update(bar, completed=index // 2)
+            published = time.monotonic()
+            progress.console.print(f"baseline: published {args.messages} in {published - started:.1f} s")
+            while not drained():
+                if time.monotonic() - started > args.timeout:
+                    raise SystemExit("baseline timed out")
+                left = rds.llen("default") + rds.hlen("unacked")
+                progress.update(bar, completed=args.messages - left)
+                time.sleep(0.05)
+            progress.update(bar, completed=args.messages)
+            results["baseline_seconds"] = time.monotonic() - started
+            results["baseline_publish_seconds"] = published - started
+
+            # --- Full path: the partner API in batches of 500, to inbox and gateway.
+            bar = progress.add_task("full path: events", total=args.messages)
+            client = Client(HTTP_HOST="127.0.0.1")
+            headers = {"authorization": f"Bearer {api_key}"}
+            started = time.monotonic()
+            sent = 0
+            run = uuid.uuid4().hex[:8]
+            while sent < args.messages:
+                size = min(500, args.messages - sent)
+                events = [
+                    {
+                        "event_id": f"{run}-{sent + i}",
+                        "type": "balance_update",
+                        "link": links[(sent + i) % len(links)],
+                        "payload": {
+                            "account_mask": f"•••• {sent + i}",
+                            "balance": "1234.56",
+                            "available": "1200.00",
+                            "currency": "GBP",
+                            "as_of": "2026-01-01T00:00:00Z",
+                        },
+                    }
+                    for i in range(size)
+                ]
+                answer = client.post(
+                    "/api/v1/events/", {"events": events}, content_type="application/json", headers=headers
+                )
+                if answer.status_code != 207 or answer.json()["accepted"] != size:
+                    raise SystemExit(f"intake refused: {answer.status_code} {answer.content[:300]!r}")
+                sent += size
+                done = Delivery.objects.filter(status=Delivery.Status.DELIVERED).count() // 2
+                progress.update(bar, completed=done)
+            results["intake_seconds"] = time.monotonic() - started
+            expected = 2 * args.messages
+            while True:
+                delivered = Delivery.objects.filter(status=Delivery.Status.DELIVERED).count()
+                progress.update(bar, completed=delivered // 2)
+                if delivered >= expected:
+                    break
+                if not Delivery.objects.open().exists():
+                    break
+                if time.monotonic() - started > args.timeout:
+                    raise SystemExit("full path timed out")
+                time.sleep(0.1)
+            results["full_seconds"] = time.monotonic() - started
+    finally:
+        rss.running = False
+        worker.terminate()
+        try:
+            worker.wait(20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        gateway.stop()
+
+    latencies = sorted(
+        (delivered_at - created_at).total_seconds()
+        for created_at, delivered_at in Delivery.objects.filter(status=Delivery.Status.DELIVERED).values_list(
+            "created_at", "delivered_at"
+        )
+    )
+    delivered = len(latencies)
+    inbox = InboxMessage.objects.filter(partner=bank).count()
+    stats = gateway.state.stats()
+    baseline_rate = args.messages / results["baseline_seconds"]
+    full_rate = (delivered / 2) / results["full_seconds"]
+    print()
+    print(f"PostgreSQL + Redis, one worker with {args.concurrency} processes, {args.messages} messages per phase")
+    print(f"  baseline  bare no-op tasks, one per message : {baseline_rate:9.0f} messages/s")
+    print(f"  full path API→consent→outbox→Celery→inbox+gateway : {full_rate:9.0f} messages/s "
+          f"({delivered / results['full_seconds']:.0f} deliveries/s over two channels)")  # fmt: skip
+    print(f"  ratio full/baseline (messages)              : {full_rate / baseline_rate:9.2f}x")
+    print(f"  intake alone                                : {args.messages / results['intake_seconds']:9.0f} events/s")
+    print(f"  intake→delivered p50 / p99                  : {statistics.median(latencies):.3f} s / "
+          f"{latencies[int(0.99 * (len(latencies) - 1))]:.3f} s (under full load)")  # fmt: skip
+    print(f"  peak worker RSS                             : {rss.peak_total / 1024:.0f} MiB in all, "
+          f"{rss.peak_process / 1024:.0f} MiB largest process")  # fmt: skip
+    print(f"  check: events {PartnerEvent.objects.filter(partner=bank).count()}, inbox {inbox}, "
+          f"gateway unique {stats['unique']}, gateway duplicates {stats['duplicates']}")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
