@@ -15,3 +15,8 @@ def audit_entries(*, action: str = "", target: str = "") -> QuerySet[AuditEntry]
     if target:
         entries = entries.filter(target_label__icontains=target)
     return entries
+
+
+def audit_entries_for(*, target_type: str, target_id: str) -> QuerySet[AuditEntry]:
+    """Return the entries about one object (`target_type` is its `app_label.model`), newest first."""
+    return AuditEntry.objects.for_target(target_type, target_id).order_by("-sequence")

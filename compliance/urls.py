@@ -9,4 +9,5 @@ app_name = "compliance"
 urlpatterns = [
     path("", views.home, name="home"),
     path("verify/", views.verify, name="verify"),
+    path("scopes/", views.scope_reviews, name="scope-reviews"),
 ]

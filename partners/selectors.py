@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from django.db.models import Case, Prefetch, QuerySet, Value, When
+from django.db.models import Case, Count, Prefetch, QuerySet, Value, When
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
@@ -14,12 +15,14 @@ from portal.models import User
 
 from .models import (
     ChatbotCapability,
+    DataCategory,
     DataScope,
     DataScopeVersion,
     Invitation,
     Partner,
     PartnerApiKey,
     PartnerMembership,
+    Purpose,
     TermsAcceptance,
     UsageTerms,
     WebhookEndpoint,
@@ -259,3 +262,104 @@ def usage_terms_version(*, version: int) -> UsageTerms | None:
 def managers_of_partner(*, partner: Partner) -> QuerySet[PartnerMembership]:
     """Return the memberships of the bank's partnership managers, who accept terms and invite people."""
     return memberships_for_partner(partner=partner).filter(role=PartnerMembership.Role.MANAGER)
+
+
+# --- Reads for platform staff and compliance reviewers ---------------------------------------------
+
+
+def partner_status_counts() -> dict[str, int]:
+    """Return how many banks are in each status, every status listed (zero when none), in one query."""
+    counts = {row["status"]: row["n"] for row in Partner.objects.order_by().values("status").annotate(n=Count("pk"))}
+    return {status: counts.get(status, 0) for status in Partner.Status.values}
+
+
+def partner_review_for_staff(*, slug: str) -> dict[str, Any] | None:
+    """Return what a bank's review page shows platform staff, or None when there is no such bank."""
+    partner = Partner.objects.filter(slug=slug).first()
+    if partner is None:
+        return None
+    return {
+        "partner": partner,
+        "memberships": list(partner.memberships.select_related("user").order_by("role", "user__email")),
+        "invitations": list(partner.invitations.pending().select_related("invited_by").order_by("created_at")),
+        "terms": partner_terms_status(partner=partner),
+        "next_statuses": [(status, Partner.Status(status).label) for status in Partner.TRANSITIONS[partner.status]],
+    }
+
+
+def invitation_email_has_account(*, invitation: Invitation) -> bool:
+    """Return True when someone already signs in with the invited email address."""
+    return User.objects.filter(email__iexact=invitation.email).exists()
+
+
+def terms_versions_for_staff() -> QuerySet[UsageTerms]:
+    """Return every published terms version, newest first, with how many banks accepted each."""
+    return (
+        UsageTerms.objects.select_related("published_by")
+        .annotate(accepted_count=Count("acceptances"))
+        .order_by("-version")
+    )
+
+
+def scope_version_for_review(*, pk: int) -> DataScopeVersion | None:
+    """Return any scope version with its scope, bank and published version (compliance reviews)."""
+    return DataScopeVersion.objects.select_related("scope__partner", "scope__published_version").filter(pk=pk).first()
+
+
+@dataclass(frozen=True)
+class ScopeChange:
+    """One difference between a scope's published version and the version under review."""
+
+    label: str
+    before: str = ""
+    after: str = ""
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    reworded: tuple[str, ...] = ()
+
+
+SCOPE_CHANGE_LABELS = {
+    "name": "Name",
+    "description": "Wording people read",
+    "category": "Data category",
+    "fields": "Fields",
+    "purposes": "Purposes",
+    "sensitivity": "Sensitivity",
+    "retention_days": "Retention (days)",
+    "max_duration_days": "Longest grant (days)",
+}
+
+
+def _display(key: str, value: Any) -> str:
+    labels = {"category": dict(DataCategory.choices), "sensitivity": dict(DataScopeVersion.Sensitivity.choices)}
+    return str(labels.get(key, {}).get(value, value))
+
+
+def scope_version_changes(*, version: DataScopeVersion) -> list[ScopeChange]:
+    """Return what `version` changes from its scope's published version; empty when none is published."""
+    previous = version.scope.published_version
+    if previous is None or previous.pk == version.pk:
+        return []
+    changes: list[ScopeChange] = []
+    for key, label in SCOPE_CHANGE_LABELS.items():
+        before, after = getattr(previous, key), getattr(version, key)
+        if key == "fields":
+            old = {str(item["name"]): str(item["description"]) for item in before}
+            new = {str(item["name"]): str(item["description"]) for item in after}
+            change = ScopeChange(
+                label,
+                added=tuple(sorted(new.keys() - old.keys())),
+                removed=tuple(sorted(old.keys() - new.keys())),
+                reworded=tuple(sorted(name for name in new.keys() & old.keys() if new[name] != old[name])),
+            )
+            if change.added or change.removed or change.reworded:
+                changes.append(change)
+        elif key == "purposes":
+            purpose_labels = dict(Purpose.choices)
+            added = tuple(purpose_labels.get(p, p) for p in after if p not in before)
+            removed = tuple(purpose_labels.get(p, p) for p in before if p not in after)
+            if added or removed:
+                changes.append(ScopeChange(label, added=added, removed=removed))
+        elif before != after:
+            changes.append(ScopeChange(label, before=_display(key, before), after=_display(key, after)))
+    return changes

@@ -33,7 +33,7 @@ from .models import (
     WebhookEvent,
 )
 from .permissions import ROLE_PERMISSIONS
-from .validators import validate_message_types, validate_outbound_url, validate_scope_content
+from .validators import validate_lei, validate_message_types, validate_outbound_url, validate_scope_content
 
 API_KEY_LAST_USED_RESOLUTION = 60  # seconds; keeps a busy key from writing on every request
 
@@ -85,6 +85,9 @@ def partner_apply(
     ip: str | None = None,
 ) -> tuple[Partner, Invitation]:
     """Record a bank's application and invite its first manager, whose acceptance verifies their email."""
+    identifier = identifier.strip().upper()
+    if identifier_type == Partner.IdentifierType.LEI:
+        identifier = validate_lei(identifier)
     with transaction.atomic():
         if (
             Partner.objects.filter(legal_name__iexact=legal_name.strip())
@@ -101,7 +104,7 @@ def partner_apply(
             slug=_unique_slug(legal_name),
             country=country,
             identifier_type=identifier_type,
-            identifier=identifier.strip().upper(),
+            identifier=identifier,
             website=website,
             security_contact=security_contact,
             status=Partner.Status.APPLIED,
@@ -292,29 +295,40 @@ def invitation_for_token(token: str) -> Invitation:
     return invitation
 
 
+def invitation_check(*, token: str, user: User | None = None) -> Invitation:
+    """Return the invitation if it can still be accepted (by `user`, when given), or raise why not."""
+    invitation = invitation_for_token(token)
+    _check_acceptable(invitation, user)
+    return invitation
+
+
+def _check_acceptable(invitation: Invitation, user: User | None) -> None:
+    if invitation.accepted_at is not None:
+        raise ApplicationError("This invitation was already used.", code="invitation_used", status=410)
+    if invitation.revoked_at is not None:
+        raise ApplicationError(
+            "This invitation was withdrawn or replaced by a newer one. Use the newest email.",
+            code="invitation_revoked",
+            status=410,
+        )
+    if invitation.is_expired:
+        raise ApplicationError(
+            "This invitation has expired. Ask the bank's manager to send a new one.",
+            code="invitation_expired",
+            status=410,
+        )
+    if user is not None and user.email.lower() != invitation.email.lower():
+        raise PermissionDenied(
+            f"This invitation is for {invitation.email}. Sign in with that address to accept it.",
+            code="invitation_email_mismatch",
+        )
+
+
 def invitation_accept(*, token: str, user: User, ip: str | None = None) -> PartnerMembership:
     """Accept an invitation as `user`, whose email must be the one invited; single use."""
     with transaction.atomic():
         invitation = Invitation.objects.select_for_update().get(pk=invitation_for_token(token).pk)
-        if invitation.accepted_at is not None:
-            raise ApplicationError("This invitation was already used.", code="invitation_used", status=410)
-        if invitation.revoked_at is not None:
-            raise ApplicationError(
-                "This invitation was withdrawn or replaced by a newer one. Use the newest email.",
-                code="invitation_revoked",
-                status=410,
-            )
-        if invitation.is_expired:
-            raise ApplicationError(
-                "This invitation has expired. Ask the bank's manager to send a new one.",
-                code="invitation_expired",
-                status=410,
-            )
-        if user.email.lower() != invitation.email.lower():
-            raise PermissionDenied(
-                f"This invitation is for {invitation.email}. Sign in with that address to accept it.",
-                code="invitation_email_mismatch",
-            )
+        _check_acceptable(invitation, user)
         invitation.accepted_at = timezone.now()
         invitation.accepted_by = user
         invitation.save(update_fields=["accepted_at", "accepted_by"])
@@ -427,7 +441,9 @@ def _narrowing(previous: DataScopeVersion | None, version: DataScopeVersion) -> 
     return narrowed
 
 
-def _publish_version(scope: DataScope, version: DataScopeVersion, actor: Any, *, approved: bool = False) -> None:
+def _publish_version(
+    scope: DataScope, version: DataScopeVersion, actor: Any, *, approved: bool = False, note: str = ""
+) -> None:
     previous = scope.published_version
     if previous is not None:
         previous.status = DataScopeVersion.Status.SUPERSEDED
@@ -445,7 +461,11 @@ def _publish_version(scope: DataScope, version: DataScopeVersion, actor: Any, *,
         action="scope.approve_publish" if approved else "scope.publish",
         actor=actor,
         target=scope,
-        data={"version": version.number, "narrowed": version.narrowed},
+        data={
+            "version": version.number,
+            "narrowed": version.narrowed,
+            **({"note": note.strip()} if note.strip() else {}),
+        },
     )
     transaction.on_commit(
         lambda: signals.scope_published.send(sender=DataScope, scope=scope, version=version, previous=previous)
@@ -483,7 +503,7 @@ def scope_review(*, version: DataScopeVersion, approve: bool, note: str, actor: 
         if version.status != DataScopeVersion.Status.PENDING_REVIEW:
             raise ApplicationError("This version is not waiting for review.", code="not_pending_review")
         if approve:
-            _publish_version(scope, version, actor, approved=True)
+            _publish_version(scope, version, actor, approved=True, note=note)
         else:
             if not note.strip():
                 raise ApplicationError(

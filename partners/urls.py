@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import bank, onboarding, staff  # noqa: F401  (onboarding fills in below)
+from .views import bank, onboarding, staff
 
 app_name = "partners"
 
@@ -32,11 +32,18 @@ bank_patterns = [
 ]
 
 # Public pages: applying and accepting an invitation.
-onboarding_patterns: list = []
+onboarding_patterns = [
+    path("partners/apply/", onboarding.apply, name="apply"),
+    path("partners/apply/sent/", onboarding.apply_sent, name="apply-sent"),
+    path("invitations/<str:token>/", onboarding.invitation, name="invitation"),
+]
 
 # Pages for platform staff, under /staff/.
 staff_patterns = [
     path("staff/banks/", staff.staff_home, name="staff-home"),
+    path("staff/banks/<slug:slug>/", staff.staff_detail, name="staff-detail"),
+    path("staff/terms/", staff.staff_terms, name="staff-terms"),
+    path("staff/terms/new/", staff.staff_terms_new, name="staff-terms-new"),
 ]
 
 urlpatterns = [*bank_patterns, *onboarding_patterns, *staff_patterns]

@@ -14,8 +14,10 @@ NAVIGATION: list[tuple[User.Role, str, str]] = [
     (User.Role.END_USER, "My banks", "consent:dashboard"),
     (User.Role.PARTNER_MEMBER, "My bank", "partners:home"),
     (User.Role.PLATFORM_STAFF, "Bank reviews", "partners:staff-home"),
+    (User.Role.PLATFORM_STAFF, "Usage terms", "partners:staff-terms"),
     (User.Role.PLATFORM_STAFF, "Admin", "admin:index"),
     (User.Role.COMPLIANCE_STAFF, "Audit trail", "compliance:home"),
+    (User.Role.COMPLIANCE_STAFF, "Scope reviews", "compliance:scope-reviews"),
 ]
 
 
@@ -25,11 +27,14 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     if user is None or not user.is_authenticated or not isinstance(user, User):
         return {"nav_items": []}
     staff = user.primary_role in (User.Role.PLATFORM_STAFF, User.Role.COMPLIANCE_STAFF)
-    items = []
+    items: list[dict[str, Any]] = []
     for role, label, url_name in NAVIGATION:
         if role == User.Role.END_USER and staff:
             continue  # staff accounts are for work; their own banking is not shown there
         if user.has_role(role):
-            url = reverse(url_name)
-            items.append({"label": label, "url": url, "current": request.path.startswith(url)})
+            items.append({"label": label, "url": reverse(url_name), "current": False})
+    # One link is current: the longest one the path starts with (/compliance/scopes/ is not /compliance/).
+    matches = [item for item in items if request.path.startswith(item["url"])]
+    if matches:
+        max(matches, key=lambda item: len(item["url"]))["current"] = True
     return {"nav_items": items, "primary_role": user.primary_role}

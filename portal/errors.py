@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from django.forms import BaseForm
+
 
 class ApplicationError(Exception):
     """A rule said no: a stable `code`, a sentence that says what to do, and per-field errors.
@@ -51,3 +53,11 @@ class Conflict(ApplicationError):
 
     status = 409
     code = "conflict"
+
+
+def show_on_form(form: BaseForm, error: ApplicationError) -> None:
+    """Put the error's message at the top of `form` and each field's messages beside that field."""
+    form.add_error(None, error.message)
+    for name, messages in error.fields.items():
+        for message in messages:
+            form.add_error(name if name in form.fields else None, message)

@@ -16,6 +16,13 @@ GROUP_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("partners", "view_partner"),
         ("partners", "view_partnermembership"),
         ("partners", "view_partnerapikey"),
+        ("partners", "view_datascope"),
+        ("partners", "view_datascopeversion"),
+        ("partners", "view_chatbotcapability"),
+        ("partners", "view_usageterms"),
+        ("partners", "view_termsacceptance"),
+        ("partners", "view_invitation"),
+        ("partners", "view_webhookendpoint"),
         ("compliance", "view_auditentry"),
     ],
     COMPLIANCE_STAFF_GROUP: [

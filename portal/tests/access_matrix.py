@@ -114,6 +114,13 @@ MATRIX: dict[str, Rule] = {
     "partners:home": Rule(frozenset({BANK_A, BANK_B})),
     "partners:detail": Rule(frozenset({BANK_A}), kwargs=lambda world: {"slug": world.bank_a.slug}),
     # --- partners: onboarding (public) and staff pages ----------------------------------------
+    "partners:apply": Rule(EVERYONE),
+    "partners:apply-sent": Rule(EVERYONE),
+    # Anyone holding the link may look at the invitation; only the invited address may accept it.
+    "partners:invitation": Rule(EVERYONE, kwargs=lambda world: {"token": world.invitation_token_a}),
+    "partners:staff-detail": Rule(frozenset({STAFF}), kwargs=lambda world: {"slug": world.bank_a.slug}),
+    "partners:staff-terms": Rule(frozenset({STAFF})),
+    "partners:staff-terms-new": Rule(frozenset({STAFF})),
     "partners:staff-home": Rule(frozenset({STAFF})),
     # --- consent ----------------------------------------------------------------------------------
     "consent:banks": Rule(SIGNED_IN),
@@ -165,6 +172,7 @@ MATRIX: dict[str, Rule] = {
         frozenset({BANK_A}), api=True, method="post", kwargs=lambda world: {"pk": world.endpoint_a.pk}
     ),
     # --- compliance -------------------------------------------------------------------------------
+    "compliance:scope-reviews": Rule(frozenset({COMPLIANCE})),
     "compliance:home": Rule(frozenset({COMPLIANCE})),
     "compliance:verify": Rule(frozenset({COMPLIANCE}), method="post"),
     "api-partner": Rule(frozenset({BANK_A, BANK_B}), api=True),
@@ -195,7 +203,19 @@ MATRIX: dict[str, Rule] = {
 
 # Admin model pages platform staff may read (not add, not delete): `<app>_<model>` of each.
 STAFF_READS_IN_ADMIN = frozenset(
-    {"portal_user", "portal_workerheartbeat", "partners_partner", "partners_partnerapikey", "compliance_auditentry"}
+    {
+        "portal_user",
+        "portal_workerheartbeat",
+        "partners_partner",
+        "partners_partnerapikey",
+        "compliance_auditentry",
+        "partners_datascope",
+        "partners_chatbotcapability",
+        "partners_usageterms",
+        "partners_termsacceptance",
+        "partners_invitation",
+        "partners_webhookendpoint",
+    }
 )
 ADMIN_READ_PAGES = ("changelist", "change", "history")
 

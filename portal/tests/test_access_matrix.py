@@ -23,7 +23,7 @@ from partners.models import (
     PartnerMembership,
     WebhookEndpoint,
 )
-from partners.services import invitation_create
+from partners.services import invitation_create, terms_accept, terms_publish
 from partners.tests.factories import PartnerFactory, api_key_for, capability_for, member_of, webhook_endpoint_for
 from portal.models import User, WorkerHeartbeat
 from portal.tests.access_matrix import (
@@ -62,6 +62,7 @@ class World:
     link_a: AccountLink
     grant_a: ConsentGrant
     receipt_a: ConsentEvent
+    invitation_token_a: str = ""  # a pending invitation to bank A, for an address no persona has
     event_a: Any = None  # an event bank A posted for user A
 
 
@@ -79,6 +80,12 @@ def world(db: None) -> World:
     keys = {BANK_A: api_key_for(bank_a), BANK_B: api_key_for(bank_b)}
     WorkerHeartbeat.objects.create(hostname="matrix", last_seen=timezone.now())  # /healthz answers 200
     capability_a = capability_for(bank_a)
+    # Current terms that bank A accepted, so that the admin's terms pages have a row to show.
+    terms = terms_publish(title="Usage terms", body="Be good.", actor=None)
+    terms_accept(partner=bank_a, terms=terms, user=users[BANK_A])
+    _invitation, invitation_token_a = invitation_create(
+        partner=bank_a, email="invited@example.test", role="developer", actor=users[BANK_A]
+    )
     # User A's link and grant at bank A (a sandbox bank, so made directly rather than through linking).
     grant_a = ConsentGrantFactory(link=AccountLinkFactory(user=users[USER_A], partner=bank_a))
     developer_a = bank_a.memberships.get(user=member_of(bank_a, PartnerMembership.Role.DEVELOPER))
@@ -100,6 +107,7 @@ def world(db: None) -> World:
         link_a=grant_a.link,
         grant_a=grant_a,
         receipt_a=event_for(grant_a),
+        invitation_token_a=invitation_token_a,
         event_a=PartnerEvent.objects.create(
             partner=bank_a, link=grant_a.link, type="receipt", payload={}, idempotency_key="e", request_hash="0"
         ),

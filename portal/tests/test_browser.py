@@ -27,8 +27,20 @@ def sign_in(page: Any, email: str, password: str = PASSWORD) -> None:
     ("role", "make_user", "path", "heading", "nav"),
     [
         ("end-user", UserFactory, "/me/", "My banks", ["My banks"]),
-        ("platform-staff", PlatformStaffFactory, "/staff/banks/", "Bank reviews", ["Bank reviews", "Admin"]),
-        ("compliance-staff", ComplianceStaffFactory, "/compliance/", "Audit trail", ["Audit trail"]),
+        (
+            "platform-staff",
+            PlatformStaffFactory,
+            "/staff/banks/",
+            "Bank reviews",
+            ["Bank reviews", "Usage terms", "Admin"],
+        ),
+        (
+            "compliance-staff",
+            ComplianceStaffFactory,
+            "/compliance/",
+            "Audit trail",
+            ["Audit trail", "Scope reviews"],
+        ),
     ],
 )
 def test_each_role_signs_in_and_sees_its_home(
