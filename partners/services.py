@@ -220,7 +220,7 @@ def partner_member_remove(*, membership: PartnerMembership, actor: Any) -> None:
     """Remove a member and their permissions; a bank always keeps at least one manager."""
     with transaction.atomic():
         membership = (
-            PartnerMembership.objects.select_for_update().select_related("partner", "user").get(pk=membership.pk)
+            PartnerMembership.objects.select_for_update(of=("self",)).select_related("partner", "user").get(pk=membership.pk)
         )
         partner = membership.partner
         _require_manager(partner, actor, "remove members")
@@ -475,7 +475,7 @@ def _publish_version(
 def scope_publish(*, scope: DataScope, actor: Any) -> DataScopeVersion:
     """Publish the scope's draft; a high-sensitivity draft waits for compliance approval instead."""
     with transaction.atomic():
-        scope = DataScope.objects.select_for_update().select_related("published_version").get(pk=scope.pk)
+        scope = DataScope.objects.select_for_update(of=("self",)).select_related("published_version").get(pk=scope.pk)
         if scope.retired_at is not None:
             raise ApplicationError("This scope is retired; declare a new one instead.", code="scope_retired")
         draft = scope.versions.filter(status=DataScopeVersion.Status.DRAFT).first()
@@ -498,8 +498,8 @@ def scope_review(*, version: DataScopeVersion, approve: bool, note: str, actor: 
     if not isinstance(actor, User) or not actor.has_role(User.Role.COMPLIANCE_STAFF):
         raise PermissionDenied("Only compliance staff review high-sensitivity scopes.")
     with transaction.atomic():
-        version = DataScopeVersion.objects.select_for_update().select_related("scope").get(pk=version.pk)
-        scope = DataScope.objects.select_for_update().select_related("published_version").get(pk=version.scope_id)
+        version = DataScopeVersion.objects.select_for_update(of=("self",)).select_related("scope").get(pk=version.pk)
+        scope = DataScope.objects.select_for_update(of=("self",)).select_related("published_version").get(pk=version.scope_id)
         if version.status != DataScopeVersion.Status.PENDING_REVIEW:
             raise ApplicationError("This version is not waiting for review.", code="not_pending_review")
         if approve:
@@ -614,7 +614,7 @@ def capability_update(*, capability: ChatbotCapability, actor: Any, **values: An
             f"These cannot be changed: {', '.join(sorted(unknown))}.", fields={k: ["Read-only."] for k in unknown}
         )
     with transaction.atomic():
-        capability = ChatbotCapability.objects.select_for_update().select_related("partner").get(pk=capability.pk)
+        capability = ChatbotCapability.objects.select_for_update(of=("self",)).select_related("partner").get(pk=capability.pk)
         changes = dict(values)
         scopes = _apply_capability(capability, dict(values))
         capability.full_clean(validate_unique=False)
@@ -759,7 +759,7 @@ def partner_api_key_create(
 def partner_api_key_revoke(*, key: PartnerApiKey, actor: Any = None) -> PartnerApiKey:
     """Revoke an API key at once; requests with it fail from this commit on."""
     with transaction.atomic():
-        key = PartnerApiKey.objects.select_for_update().select_related("partner").get(pk=key.pk)
+        key = PartnerApiKey.objects.select_for_update(of=("self",)).select_related("partner").get(pk=key.pk)
         if key.revoked_at is None:
             key.revoked_at = timezone.now()
             key.save(update_fields=["revoked_at"])
@@ -770,7 +770,7 @@ def partner_api_key_revoke(*, key: PartnerApiKey, actor: Any = None) -> PartnerA
 def partner_api_key_rotate(*, key: PartnerApiKey, actor: Any = None) -> tuple[PartnerApiKey, str]:
     """Replace a key: a new one now, the old one honoured for 24 more hours so servers can switch."""
     with transaction.atomic():
-        old = PartnerApiKey.objects.select_for_update().select_related("partner").get(pk=key.pk)
+        old = PartnerApiKey.objects.select_for_update(of=("self",)).select_related("partner").get(pk=key.pk)
         if not old.is_active:
             raise ApplicationError("This key is revoked or expired; create a new one instead.", code="key_inactive")
         new, raw = partner_api_key_create(partner=old.partner, name=old.name, environment=old.environment, actor=actor)
