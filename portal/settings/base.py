@@ -173,6 +173,8 @@ SPECTACULAR_SETTINGS = {
         "PartnerStatusEnum": "partners.models.Partner.Status",
         "CapabilityStatusEnum": "partners.models.ChatbotCapability.Status",
         "ScopeStatusEnum": ["draft", "pending_review", "published", "retired"],
+        "EventStatusEnum": "delivery.models.PartnerEvent.Status",
+        "DeliveryStatusEnum": "delivery.models.Delivery.Status",
     },
 }
 
