@@ -19,8 +19,8 @@ PROMISE = (
     "longer than needed, and you can withdraw any permission at any time."
 )
 HOW_TO_VERIFY = (
-    "Serialise `receipt` as JSON with keys sorted, no spaces (separators ',' and ':'), non-ASCII kept as UTF-8; "
-    "its SHA-256 in hex is `sha256`."
+    "To check this receipt, write the receipt part as JSON with its keys sorted, no spaces, and non-ASCII "
+    "characters kept as UTF-8: the SHA-256 of those bytes, in hex, is the sha256 shown."
 )
 
 

@@ -198,12 +198,12 @@ def _audit_grant(action: str, *, actor: Any, grant: ConsentGrant, ip: str | None
 
 def _lock_link(link_id: int) -> AccountLink:
     """Lock the link row: every change to a link's grants queues here, so concurrent clicks serialise."""
-    return AccountLink.objects.select_for_update().select_related("partner", "user").get(pk=link_id)
+    return AccountLink.objects.select_for_update(of=("self",)).select_related("partner", "user").get(pk=link_id)
 
 
 def _locked_grant(grant_id: int) -> ConsentGrant:
     return (
-        ConsentGrant.objects.select_for_update()
+        ConsentGrant.objects.select_for_update(of=("self",))
         .select_related("scope", "scope_version", "terms", "partner", "user")
         .get(pk=grant_id)
     )
@@ -278,7 +278,7 @@ def _consume_state(*, user: User, state: str, session_binding: str) -> LinkAutho
     """Mark the attempt behind `state` used, once; refuse forged, foreign, replayed and expired states."""
     with transaction.atomic():
         attempt = (
-            LinkAuthorisation.objects.select_for_update()
+            LinkAuthorisation.objects.select_for_update(of=("self",))
             .select_related("partner")
             .filter(state_digest=sha256_hex(state or ""))
             .first()
@@ -667,7 +667,7 @@ def _revoke_active_on_link(
     filters: dict[str, Any] | None = None,
 ) -> list[ConsentGrant]:
     grants = list(
-        ConsentGrant.objects.select_for_update()
+        ConsentGrant.objects.select_for_update(of=("self",))
         .select_related("scope", "scope_version", "terms")
         .filter(link=link, status=ConsentGrant.Status.ACTIVE, **(filters or {}))
         .order_by("pk")
@@ -815,7 +815,7 @@ def consent_expire_due(*, at: datetime | None = None) -> int:
         with transaction.atomic():
             link = _lock_link(link_id)
             grants = list(
-                ConsentGrant.objects.select_for_update()
+                ConsentGrant.objects.select_for_update(of=("self",))
                 .select_related("scope", "scope_version", "terms")
                 .due_to_expire(at)
                 .filter(link=link, pk__in=ids_by_link[link_id])
@@ -852,7 +852,7 @@ def consent_send_expiry_reminders(*, at: datetime | None = None) -> int:
     for user_id in sorted(set(due)):
         with transaction.atomic():
             grants = list(
-                ConsentGrant.objects.select_for_update()
+                ConsentGrant.objects.select_for_update(of=("self",))
                 .select_related("partner", "scope_version", "user")
                 .active(at)
                 .filter(user_id=user_id, expires_at__lte=at + reminder_lead_time(), reminder_sent_at__isnull=True)

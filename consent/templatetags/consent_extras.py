@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django import template
@@ -21,6 +22,12 @@ def message_type_label(code: str) -> str:
 def purpose_label(code: str) -> str:
     """Return a purpose's name for people ('Account updates')."""
     return str(dict(Purpose.choices).get(code, code))
+
+
+@register.filter
+def iso_datetime(value: str | None) -> datetime | None:
+    """Return the datetime an ISO 8601 string in a receipt stands for (None stays None)."""
+    return datetime.fromisoformat(value) if value else None
 
 
 @register.filter

@@ -132,6 +132,7 @@ class Command(BaseCommand):
                     partner=bank, name="Demo sandbox key", environment="sandbox", actor=system, raw_key=DEMO_API_KEY
                 )
             self._catalog(bank, users, system)
+            self._consent(users["user"], bank)
         result: dict[str, Any] = {
             "logins": {
                 role: {"email": details["email"], "password": demo_password(role)}
@@ -177,6 +178,37 @@ class Command(BaseCommand):
                 website="https://harbour.example",
                 security_contact="security@harbour.example",
             )
+
+    def _consent(self, user: User, bank: Partner) -> None:
+        """Give the demo user a linked account at the demo bank with active grants (once)."""
+        from consent.connectors import LinkedAccount
+        from consent.models import AccountLink, ConsentGrant
+        from consent.services import GrantChoice, consent_grant, link_create
+        from consent.simulator import simulated_accounts
+
+        bank.refresh_from_db()  # `_catalog` may just have made it live
+        account = simulated_accounts(user=user, partner=bank)[0]
+        link = AccountLink.objects.active().filter(user=user, partner=bank, account_ref=account.account_ref).first()
+        if link is None:
+            link = link_create(
+                user=user,
+                partner=bank,
+                account=LinkedAccount(account.account_ref, account.account_mask),
+                actor=user,
+            )
+        wanted = [
+            ("balances.read", "account_updates", ("balance_update",)),
+            ("fraud_alerts.push", "fraud_alerts", ("fraud_alert",)),
+            ("card_transactions.read", "receipts_shipping", ("receipt", "shipping_update")),
+        ]
+        active = set(ConsentGrant.objects.active().filter(link=link).values_list("scope__code", "purpose"))
+        choices = []
+        for code, purpose, message_types in wanted:
+            version = bank.scopes.get(code=code).published_version
+            if version is not None and (code, purpose) not in active:
+                choices.append(GrantChoice(version.pk, purpose, message_types))
+        if choices:
+            consent_grant(user=user, link=link, choices=choices)
 
     def _user(self, role: str, *, email: str, full_name: str) -> User:
         user = User.objects.filter(email=email).first()
