@@ -220,7 +220,9 @@ def partner_member_remove(*, membership: PartnerMembership, actor: Any) -> None:
     """Remove a member and their permissions; a bank always keeps at least one manager."""
     with transaction.atomic():
         membership = (
-            PartnerMembership.objects.select_for_update(of=("self",)).select_related("partner", "user").get(pk=membership.pk)
+            PartnerMembership.objects.select_for_update(of=("self",))
+            .select_related("partner", "user")
+            .get(pk=membership.pk)
         )
         partner = membership.partner
         _require_manager(partner, actor, "remove members")
@@ -499,7 +501,11 @@ def scope_review(*, version: DataScopeVersion, approve: bool, note: str, actor: 
         raise PermissionDenied("Only compliance staff review high-sensitivity scopes.")
     with transaction.atomic():
         version = DataScopeVersion.objects.select_for_update(of=("self",)).select_related("scope").get(pk=version.pk)
-        scope = DataScope.objects.select_for_update(of=("self",)).select_related("published_version").get(pk=version.scope_id)
+        scope = (
+            DataScope.objects.select_for_update(of=("self",))
+            .select_related("published_version")
+            .get(pk=version.scope_id)
+        )
         if version.status != DataScopeVersion.Status.PENDING_REVIEW:
             raise ApplicationError("This version is not waiting for review.", code="not_pending_review")
         if approve:
@@ -614,7 +620,9 @@ def capability_update(*, capability: ChatbotCapability, actor: Any, **values: An
             f"These cannot be changed: {', '.join(sorted(unknown))}.", fields={k: ["Read-only."] for k in unknown}
         )
     with transaction.atomic():
-        capability = ChatbotCapability.objects.select_for_update(of=("self",)).select_related("partner").get(pk=capability.pk)
+        capability = (
+            ChatbotCapability.objects.select_for_update(of=("self",)).select_related("partner").get(pk=capability.pk)
+        )
         changes = dict(values)
         scopes = _apply_capability(capability, dict(values))
         capability.full_clean(validate_unique=False)
