@@ -556,6 +556,7 @@ def _capability_scopes(partner: Partner, codes: Any) -> list[DataScope]:
     return [scopes[code] for code in dict.fromkeys(codes)]
 
 
+RESERVED_CAPABILITY_CODES = frozenset({"new"})  # /capabilities/new/ is the page that creates one
 CAPABILITY_FIELDS = ("name", "description", "sample_utterances", "scopes", "message_types", "webhook_url", "status")
 
 
@@ -588,6 +589,12 @@ def capability_create(*, partner: Partner, code: str, actor: Any, **values: Any)
     duplicate = Conflict(
         f"Your bank already has a capability '{code}'. Edit it instead.", code="duplicate", fields={"code": ["Taken."]}
     )
+    if code in RESERVED_CAPABILITY_CODES:
+        raise ApplicationError(
+            f"'{code}' is reserved by the portal's pages. Choose another code.",
+            code="reserved_code",
+            fields={"code": ["This code is reserved."]},
+        )
     if partner.capabilities.filter(code=code).exists():
         raise duplicate
     try:
