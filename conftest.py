@@ -39,6 +39,17 @@ def _execute_sql_flush(self: BaseDatabaseOperations, sql_list: list[str]) -> Non
 BaseDatabaseOperations.execute_sql_flush = _execute_sql_flush  # type: ignore[method-assign]
 
 
+# --- Each test starts with an empty cache: API rate-limit counters are keyed by the API key's id, and
+# ids are reused after each test's rollback, so one test's requests must not count against the next.
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 # --- A real Celery worker process on the real broker ------------------------------------------
 
 

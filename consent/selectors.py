@@ -85,9 +85,11 @@ def banks_for_user(*, user: User) -> QuerySet[Partner]:
     """Return the banks `user` may link: live ones, and sandbox ones they are a member of, with scopes on offer."""
     member = PartnerMembership.objects.filter(partner=OuterRef("pk"), user=user)
     offers = DataScope.objects.visible_to_users().filter(partner=OuterRef("pk"))
+    offered = DataScope.objects.visible_to_users().select_related("published_version").order_by("code")
     return (
         Partner.objects.filter(Q(status=Partner.Status.LIVE) | Q(Exists(member), status=Partner.Status.SANDBOX))
         .filter(Exists(offers))
+        .prefetch_related(Prefetch("scopes", queryset=offered, to_attr="offered_scopes"))
         .order_by("legal_name")
     )
 
