@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -174,9 +175,20 @@ class SharedSummary:
     last_sent_at: datetime
 
 
+SharedSummaryProvider = Callable[[User], list[SharedSummary]]
+# Delivery registers the function that counts what was sent (consent may not import delivery).
+_shared_summary_providers: list[SharedSummaryProvider] = []
+
+
+def register_shared_summary_provider(provider: SharedSummaryProvider) -> None:
+    """Let an app after consent tell the dashboard what banks sent (called from its AppConfig.ready)."""
+    if provider not in _shared_summary_providers:
+        _shared_summary_providers.append(provider)
+
+
 def shared_summary_for_user(*, user: User) -> list[SharedSummary]:
-    """Return what banks sent the person recently; empty until delivery records sends (the delivery issue)."""
-    return []
+    """Return what banks sent the person in the last 30 days, from every registered provider."""
+    return [item for provider in _shared_summary_providers for item in provider(user)]
 
 
 # --- The consent screen -------------------------------------------------------------------------------

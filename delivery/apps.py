@@ -12,9 +12,12 @@ class DeliveryConfig(AppConfig):
 
     def ready(self) -> None:
         from consent import signals as consent_signals
+        from consent.selectors import register_shared_summary_provider
         from partners import signals as partner_signals
 
-        from . import receivers
+        from . import receivers, selectors
+
+        register_shared_summary_provider(selectors.shared_summaries)
 
         consent_signals.consent_changed.connect(receivers.on_consent_changed, dispatch_uid="delivery.consent_changed")
         partner_signals.partner_status_changed.connect(

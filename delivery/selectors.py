@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from consent.purposes import purpose_of
+from consent.selectors import SharedSummary
 from partners.models import Partner, WebhookEndpoint
 from portal.models import User
 
@@ -173,3 +175,36 @@ def queue_depths() -> list[QueueDepth]:
         .order_by("queue")
     )
     return [QueueDepth(r["queue"], r["pending"], r["sending"], r["retrying"], r["oldest"]) for r in rows]
+
+
+SHARED_SUMMARY_DAYS = 30
+
+
+def shared_summaries(user: User) -> list[SharedSummary]:
+    """Return, per bank and message type, how many updates reached `user` in the last 30 days.
+
+    Registered with consent's dashboard ("Bank X sent 3 balance updates"); one grouped query and one
+    for the banks, whatever the number of messages.
+    """
+    since = timezone.now() - timedelta(days=SHARED_SUMMARY_DAYS)
+    rows = list(
+        PartnerEvent.objects.filter(
+            link__user=user,
+            deliveries__status=Delivery.Status.DELIVERED,
+            deliveries__delivered_at__gte=since,
+        )
+        .values("partner_id", "type")
+        .annotate(count=Count("id", distinct=True), last_sent_at=Max("deliveries__delivered_at"))
+        .order_by("-last_sent_at")
+    )
+    partners = Partner.objects.in_bulk({row["partner_id"] for row in rows})
+    return [
+        SharedSummary(
+            partner=partners[row["partner_id"]],
+            purpose=purpose_of(row["type"]) or "",
+            message_type=row["type"],
+            count=row["count"],
+            last_sent_at=row["last_sent_at"],
+        )
+        for row in rows
+    ]

@@ -1,0 +1,46 @@
+"""The consent dashboard says what each bank sent, counted by delivery."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from delivery import services
+from delivery.models import Delivery
+from delivery.receiver import GatewayReceiver
+from delivery.tests.factories import balance_event, consenting
+from portal.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _deliver(c: Any, count: int) -> None:
+    services.event_intake(
+        partner=c.bank,
+        actor=None,
+        idempotency_key=None,
+        events=[balance_event(c.link.pk, event_id=f"s{n}") for n in range(count)],
+    )
+    services.delivery_send_batch(delivery_ids=list(Delivery.objects.values_list("pk", flat=True)), claim="t")
+
+
+@pytest.mark.parametrize("count", [2, 5])
+def test_dashboard_says_what_the_bank_sent_with_a_flat_query_count(
+    client: Client, gateway: GatewayReceiver, count: int, django_assert_max_num_queries: Any
+) -> None:
+    c = consenting()
+    _deliver(c, count)
+    client.force_login(c.user)
+    client.get("/me/")  # warm the session and the time-zone cookie path
+    with django_assert_max_num_queries(30):
+        html = client.get("/me/").content.decode()
+    assert f"{c.bank.legal_name} sent {count} balance update messages" in html
+
+
+def test_another_persons_deliveries_are_not_counted(client: Client, gateway: GatewayReceiver) -> None:
+    c = consenting()
+    _deliver(c, 2)
+    client.force_login(UserFactory())
+    assert "sent 2 balance update" not in client.get("/me/").content.decode()
