@@ -20,6 +20,9 @@ class DeliveryConfig(AppConfig):
         register_shared_summary_provider(selectors.shared_summaries)
 
         consent_signals.consent_changed.connect(receivers.on_consent_changed, dispatch_uid="delivery.consent_changed")
+        consent_signals.consent_expiry_reminded.connect(
+            receivers.on_consent_expiry_reminded, dispatch_uid="delivery.consent_expiry_reminded"
+        )
         partner_signals.partner_status_changed.connect(
             receivers.on_partner_status_changed, dispatch_uid="delivery.partner_status_changed"
         )

@@ -200,12 +200,19 @@ class InboxMessageQuerySet(models.QuerySet["InboxMessage"]):
 class InboxMessage(models.Model):
     """A message in a person's portal inbox; one per delivery at most, so a retry never shows twice."""
 
+    class Type(models.TextChoices):
+        BALANCE_UPDATE = EventType.BALANCE_UPDATE.value, EventType.BALANCE_UPDATE.label
+        FRAUD_ALERT = EventType.FRAUD_ALERT.value, EventType.FRAUD_ALERT.label
+        RECEIPT = EventType.RECEIPT.value, EventType.RECEIPT.label
+        SHIPPING_UPDATE = EventType.SHIPPING_UPDATE.value, EventType.SHIPPING_UPDATE.label
+        CONSENT_REMINDER = "consent_reminder", "Permissions ending soon"
+
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="inbox_messages")
     partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="inbox_messages")
     delivery = models.OneToOneField(
         Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="inbox_message"
     )
-    type = models.CharField(max_length=24, choices=EventType.choices)
+    type = models.CharField(max_length=24, choices=Type.choices)
     title = models.CharField(max_length=120)
     body = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)

@@ -19,6 +19,11 @@ WEBHOOK_OF_CONSENT_EVENT = {
 }
 
 
+def on_consent_expiry_reminded(sender: Any, *, user_id: int, grant_ids: list[int], **kwargs: Any) -> None:
+    """Add the inbox half of consent's expiry reminder."""
+    services.inbox_remind_expiry(user_id=user_id, grant_ids=grant_ids)
+
+
 def on_consent_changed(
     sender: Any, *, grant_ids: list[int], link_id: int, partner_id: int, event: str, **kwargs: Any
 ) -> None:

@@ -44,3 +44,28 @@ def test_another_persons_deliveries_are_not_counted(client: Client, gateway: Gat
     _deliver(c, 2)
     client.force_login(UserFactory())
     assert "sent 2 balance update" not in client.get("/me/").content.decode()
+
+
+def test_expiry_reminder_reaches_the_inbox_as_well_as_email(django_capture_on_commit_callbacks: Any) -> None:
+    from datetime import timedelta
+
+    from django.core import mail
+    from django.utils import timezone
+
+    from consent.models import ConsentGrant
+    from consent.services import consent_send_expiry_reminders
+    from delivery.models import InboxMessage
+
+    c = consenting()
+    ConsentGrant.objects.filter(pk=c.grant.pk).update(expires_at=timezone.now() + timedelta(days=10))
+    with django_capture_on_commit_callbacks(execute=True):
+        consent_send_expiry_reminders()
+    message = InboxMessage.objects.get(user=c.user)
+    assert message.type == InboxMessage.Type.CONSENT_REMINDER
+    assert c.bank.legal_name in message.title
+    assert len(mail.outbox) == 1
+    client = Client()
+    client.force_login(c.user)
+    page = client.get("/me/inbox/", follow=True)
+    assert page.status_code == 200
+    assert "end soon" in page.content.decode()
