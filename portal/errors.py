@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from django.core.exceptions import ValidationError
 from django.forms import BaseForm
 
 
@@ -55,9 +56,21 @@ class Conflict(ApplicationError):
     code = "conflict"
 
 
-def show_on_form(form: BaseForm, error: ApplicationError) -> None:
-    """Put the error's message at the top of `form` and each field's messages beside that field."""
-    form.add_error(None, error.message)
-    for name, messages in error.fields.items():
-        for message in messages:
-            form.add_error(name if name in form.fields else None, message)
+def show_on_form(form: BaseForm, error: ApplicationError | ValidationError) -> None:
+    """Put the service's sentence at the top of `form` and each field's messages beside that field.
+
+    Services raise ApplicationError for the platform's rules; a model's own `full_clean()` inside a
+    service raises Django's ValidationError, which pages show the same way. A form may map service
+    field names to its own with `SERVICE_FIELD_NAMES`.
+    """
+    if isinstance(error, ApplicationError):
+        form.add_error(None, error.message)
+        fields: dict[str, list[str]] = error.fields
+    else:
+        form.add_error(None, "Some details are not valid. Correct them and try again.")
+        fields = error.message_dict if hasattr(error, "error_dict") else {"__all__": list(error.messages)}
+    renamed = getattr(form, "SERVICE_FIELD_NAMES", {})
+    for name, field_messages in fields.items():
+        field = renamed.get(name, name)
+        for message in field_messages:
+            form.add_error(field if field in form.fields else None, message)

@@ -11,7 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from .api.exceptions import error_body
-from .errors import ApplicationError
+from .errors import ApplicationError, show_on_form
 from .forms import SignUpForm
 from .health import OK, health_report
 from .models import User
@@ -54,9 +54,7 @@ def sign_up(request: HttpRequest) -> HttpResponse:
                 ip=client_ip(request),
             )
         except ApplicationError as error:
-            for field, field_errors in error.fields.items():
-                for message in field_errors:
-                    form.add_error(field if field in form.fields else None, message)
+            show_on_form(form, error)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, "Your account is ready. Link a bank when you want to.")

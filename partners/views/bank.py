@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -20,7 +19,7 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
-from portal.errors import ApplicationError
+from portal.errors import ApplicationError, show_on_form
 from portal.models import User
 from portal.requests import client_ip, user_agent
 from portal.roles import role_required
@@ -104,25 +103,6 @@ def _access(request: HttpRequest, slug: str) -> BankAccess:
     if partner is None:
         raise Http404("No such bank among yours.")
     return BankAccess(partner, user, user.has_perm(MANAGE, partner), user.has_perm(MANAGE_MEMBERS, partner))
-
-
-def _show_on_form(form: forms.Form, error: ApplicationError | ValidationError) -> None:
-    """Put the service's sentence at the top of the form and its field messages beside each field.
-
-    Services raise ApplicationError for the platform's rules; a model's own `full_clean()` inside a
-    service raises Django's ValidationError, which the API shows the same way, and so do pages.
-    """
-    if isinstance(error, ApplicationError):
-        form.add_error(None, error.message)
-        fields = error.fields
-    else:
-        form.add_error(None, "Some details are not valid. Correct them and try again.")
-        fields = error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}
-    renamed = getattr(form, "SERVICE_FIELD_NAMES", {})
-    for name, field_messages in fields.items():
-        field = renamed.get(name, name)
-        for message in field_messages:
-            form.add_error(field if field in form.fields else None, message)
 
 
 def _secret_once(request: HttpRequest, access: BankAccess, section: str, **context: Any) -> HttpResponse:
@@ -209,7 +189,7 @@ def members(request: HttpRequest, slug: str) -> HttpResponse:
                     actor=access.user,
                 )
             except (ApplicationError, ValidationError) as error:
-                _show_on_form(form, error)
+                show_on_form(form, error)
             else:
                 messages.success(request, f"We emailed an invitation to {invitation.email}. It works once, for 7 days.")
                 return redirect("partners:members", slug=slug)
@@ -290,7 +270,7 @@ def scope_new(request: HttpRequest, slug: str) -> HttpResponse:
         try:
             services.scope_create(partner=access.partner, code=code, actor=access.user, **form.service_values())
         except (ApplicationError, ValidationError) as error:
-            _show_on_form(form, error)
+            show_on_form(form, error)
         else:
             messages.success(request, f"The scope {code} is saved as a draft. Publish it when it is ready.")
             return redirect("partners:scope", slug=slug, code=code)
@@ -336,7 +316,7 @@ def scope_detail(request: HttpRequest, slug: str, code: str) -> HttpResponse:
             try:
                 version = services.scope_update(scope=scope, actor=access.user, **form.service_values())
             except (ApplicationError, ValidationError) as error:
-                _show_on_form(form, error)
+                show_on_form(form, error)
             else:
                 messages.success(
                     request,
@@ -436,7 +416,7 @@ def capability_new(request: HttpRequest, slug: str) -> HttpResponse:
         try:
             services.capability_create(partner=access.partner, code=code, actor=access.user, **form.service_values())
         except (ApplicationError, ValidationError) as error:
-            _show_on_form(form, error)
+            show_on_form(form, error)
         else:
             messages.success(request, f"The capability {code} is saved.")
             return redirect("partners:capability", slug=slug, code=code)
@@ -461,7 +441,7 @@ def capability_detail(request: HttpRequest, slug: str, code: str) -> HttpRespons
             try:
                 services.capability_update(capability=capability, actor=access.user, **form.service_values())
             except (ApplicationError, ValidationError) as error:
-                _show_on_form(form, error)
+                show_on_form(form, error)
             else:
                 messages.success(request, f"The capability {capability.code} is saved.")
                 return redirect("partners:capability", slug=slug, code=capability.code)
@@ -508,7 +488,7 @@ def terms(request: HttpRequest, slug: str) -> HttpResponse:
                     user_agent=user_agent(request),
                 )
             except (ApplicationError, ValidationError) as error:
-                _show_on_form(form, error)
+                show_on_form(form, error)
             else:
                 messages.success(
                     request, f"You accepted version {accepted_terms.version} of the usage terms for {access.partner}."
@@ -559,7 +539,7 @@ def keys(request: HttpRequest, slug: str) -> HttpResponse:
                     actor=access.user,
                 )
             except (ApplicationError, ValidationError) as error:
-                _show_on_form(form, error)
+                show_on_form(form, error)
             else:
                 return _secret_once(request, access, "keys", kind="key", key=key, secret=raw_key)
     return render(
@@ -625,7 +605,7 @@ def webhooks(request: HttpRequest, slug: str) -> HttpResponse:
                     actor=access.user,
                 )
             except (ApplicationError, ValidationError) as error:
-                _show_on_form(form, error)
+                show_on_form(form, error)
             else:
                 return _secret_once(request, access, "webhooks", kind="webhook", endpoint=endpoint, secret=secret)
     return render(
