@@ -5,6 +5,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
+# Links in emails and the demo bank simulator (`simulate_bank`) use the web process's address.
+PORTAL_SITE_URL ?= http://127.0.0.1:$(PORT)
+export PORTAL_SITE_URL
 
 .PHONY: run test lint typecheck checks pytest deps dev-deps chromium seed clean
 
