@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from compliance.audit import Actor, audit_append
 from consent.models import ConsentGrant
-from consent.selectors import consent_check
+from consent.selectors import consent_check, consent_check_many
 from partners.models import Partner, PartnerMembership, WebhookEndpoint, WebhookEvent
 from partners.services import webhook_endpoint_update
 from portal.errors import ApplicationError
@@ -204,7 +204,11 @@ def _intake_candidates(
             partner=partner, idempotency_key__in=[key for _item, _valid, key, _hash in candidates]
         )
     }
-    allowed: dict[tuple[int, str], bool] = {}
+    # One query answers the consent question for the whole batch (consent_check, in bulk).
+    allowed = consent_check_many(
+        partner_id=partner.pk,
+        pairs={(valid.link_id, valid.type) for _item, valid, key, _hash in candidates if key not in existing},
+    )
     new_events: list[tuple[IntakeItem, PartnerEvent]] = []
     now = timezone.now()
     for item, valid, key, request_hash in candidates:
@@ -218,10 +222,7 @@ def _intake_candidates(
                     f"The event id {key!r} was already used for a different event. Use a new id for a new event."
                 )
             continue
-        pair = (valid.link_id, valid.type)
-        if pair not in allowed:
-            allowed[pair] = consent_check(partner_id=partner.pk, link_id=valid.link_id, message_type=valid.type)
-        if not allowed[pair]:
+        if (valid.link_id, valid.type) not in allowed:
             item.code = "consent_required"
             item.message = (
                 "The person behind this link has not allowed your bank to send this type of message "
@@ -385,15 +386,20 @@ def delivery_send_batch(*, delivery_ids: Sequence[int], claim: str) -> BatchOutc
             .order_by("pk")
             .values_list("pk", flat=True)
         )
-        allowed: dict[tuple[int, int, str], bool] = {}
+        # The consent check again, in bulk: one query per bank in the batch (usually one bank).
+        pairs_by_bank: dict[int, set[tuple[int, str]]] = {}
+        for delivery in sendable:
+            pairs_by_bank.setdefault(delivery.partner_id, set()).add((delivery.event.link_id, delivery.event.type))
+        allowed = {
+            (partner_id, *pair)
+            for partner_id, pairs in pairs_by_bank.items()
+            for pair in consent_check_many(partner_id=partner_id, pairs=pairs)
+        }
         inbox: list[Delivery] = []
         gateway: list[Delivery] = []
         for delivery in sendable:
             event = delivery.event
-            pair = (delivery.partner_id, event.link_id, event.type)
-            if pair not in allowed:
-                allowed[pair] = consent_check(partner_id=pair[0], link_id=pair[1], message_type=pair[2])
-            if not allowed[pair]:
+            if (delivery.partner_id, event.link_id, event.type) not in allowed:
                 delivery.last_error = "The person's consent no longer allows this message."
                 closing[Delivery.Status.CANCELLED].append(delivery)
             elif delivery.channel == Delivery.Channel.INBOX:
