@@ -16,6 +16,7 @@ from .forms import SignUpForm
 from .health import OK, health_report
 from .models import User
 from .requests import client_ip
+from .services import user_sign_up
 
 ROLE_HOMES = {
     User.Role.END_USER: "consent:dashboard",
@@ -44,8 +45,6 @@ def sign_up(request: HttpRequest) -> HttpResponse:
         return redirect("home")
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        from .services import user_sign_up
-
         try:
             user = user_sign_up(
                 email=form.cleaned_data["email"],
