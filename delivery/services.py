@@ -39,11 +39,10 @@ from .models import (
     WebhookMessage,
 )
 from .outbound import PostResult, post_signed
-from .payloads import EventInvalid, ValidEvent, event_validate
+from .payloads import MAX_BATCH, EventInvalid, ValidEvent, event_validate
 
 logger = logging.getLogger(__name__)
 
-MAX_BATCH = 500
 # Retries due sooner than this are scheduled on the broker (countdown); later ones wait for the sweeper.
 BROKER_COUNTDOWN_LIMIT = 60.0
 
@@ -168,7 +167,7 @@ def event_intake(
     for attempt in range(3):
         try:
             with transaction.atomic():
-                accepted = _intake_candidates(partner=partner, candidates=candidates)
+                accepted, outbox = _intake_candidates(partner=partner, candidates=candidates)
                 audit_append(
                     action="delivery.events_intake",
                     actor=actor,
@@ -177,14 +176,12 @@ def event_intake(
                         "accepted": sum(1 for item in items if item.outcome == "accepted"),
                         "replayed": sum(1 for item in items if item.outcome == "replayed"),
                         "refused": sum(1 for item in items if item.outcome == "refused"),
-                        "event_ids": [event.pk for event in accepted][:MAX_BATCH],
+                        "event_ids": [event.pk for event in accepted],
                     },
                     ip=ip,
                 )
-                delivery_ids = list(
-                    Delivery.objects.filter(event__in=accepted).values_list("pk", "queue", "partner_id")
-                )
-                transaction.on_commit(partial(_publish, delivery_ids), robust=True)
+                rows = [(delivery.pk, delivery.queue, delivery.partner_id) for delivery in outbox]
+                transaction.on_commit(partial(_publish, rows, stamped=True), robust=True)
             return items
         except IntegrityError:
             # Another request stored one of these keys first: look again, and answer as it did.
@@ -197,7 +194,12 @@ def event_intake(
 
 def _intake_candidates(
     *, partner: Partner, candidates: list[tuple[IntakeItem, ValidEvent, str, str]]
-) -> list[PartnerEvent]:
+) -> tuple[list[PartnerEvent], list[Delivery]]:
+    """Store the new events and their outbox rows, stamped as enqueued: the relay sends them on commit.
+
+    A process that dies between commit and relay leaves stamped rows: the sweeper sends them once
+    DELIVERY_REENQUEUE_AFTER has passed.
+    """
     existing = {
         event.idempotency_key: event
         for event in PartnerEvent.objects.filter(
@@ -248,26 +250,31 @@ def _intake_candidates(
         new_events.append((item, event))
     created = PartnerEvent.objects.bulk_create([event for _item, event in new_events])
     channels = _channels()
-    Delivery.objects.bulk_create(
+    outbox = Delivery.objects.bulk_create(
         [
-            Delivery(event=event, partner=partner, channel=channel, queue=event.queue, created_at=now)
+            Delivery(event=event, partner=partner, channel=channel, queue=event.queue, created_at=now, enqueued_at=now)
             for event in created
             for channel in channels
         ]
     )
     for (item, _event), stored in zip(new_events, created, strict=True):
         item.outcome, item.event = "accepted", stored
-    return created
+    return created, outbox
 
 
-def _publish(rows: Iterable[tuple[int, str, int]]) -> int:
-    """Enqueue deliveries in batches per queue and bank; mark them enqueued. Return how many went."""
+def _publish(rows: Iterable[tuple[int, str, int]], *, stamped: bool = False) -> int:
+    """Enqueue deliveries in batches per queue and bank; mark them enqueued. Return how many went.
+
+    Rows that intake `stamped` as enqueued when it stored them (saving an UPDATE on the hot path) have
+    the stamp taken off again if the broker refuses them, so the sweeper picks them up at once.
+    """
     from . import tasks  # tasks import services: import here to keep the cycle out of module load
 
     groups: dict[tuple[str, int], list[int]] = defaultdict(list)
     for pk, queue, partner_id in rows:
         groups[(queue, partner_id)].append(pk)
     sent: list[int] = []
+    refused: list[int] = []
     size = settings.DELIVERY_BATCH_SIZE
     for (queue, partner_id), ids in groups.items():
         task = tasks.deliver_fraud_batch if queue != DEFAULT_QUEUE else tasks.deliver_batch
@@ -282,9 +289,12 @@ def _publish(rows: Iterable[tuple[int, str, int]]) -> int:
             except Exception:
                 # The broker is away: the rows stay un-enqueued and the sweeper sends them later.
                 logger.warning("Could not enqueue %d deliveries; the sweeper will retry", len(chunk), exc_info=True)
+                refused.extend(chunk)
                 continue
             sent.extend(chunk)
-    if sent:
+    if stamped and refused:
+        Delivery.objects.filter(pk__in=refused).update(enqueued_at=None)
+    elif sent and not stamped:
         Delivery.objects.filter(pk__in=sent).update(enqueued_at=timezone.now())
     return len(sent)
 
@@ -304,7 +314,41 @@ class BatchOutcome:
     skipped: int = 0
 
 
-def _claim(*, delivery_ids: Sequence[int], claim: str, now: datetime) -> list[Delivery]:
+@dataclass(slots=True)
+class Outgoing:
+    """A claimed delivery with what sending it needs, read as plain values (no model instances)."""
+
+    pk: int
+    channel: str
+    queue: str
+    partner_id: int
+    bank: str
+    attempts: int
+    event_id: int
+    type: str
+    payload: dict[str, Any]
+    link_id: int
+    user_id: int
+    deliver_by: datetime | None
+    created_at: datetime
+    supersession_key: str
+    supersedes_at: datetime | None
+    last_error: str = ""
+
+    @property
+    def public_id(self) -> str:
+        """Return the id receivers dedupe on (as Delivery.public_id)."""
+        return f"dlv_{self.pk}"
+
+
+_OUTGOING_FIELDS = (
+    "pk", "channel", "queue", "partner_id", "partner__slug", "attempts", "event_id", "event__type", "event__payload",
+    "event__link_id", "event__link__user_id", "event__deliver_by", "event__created_at", "event__supersession_key",
+    "event__supersedes_at",
+)  # fmt: skip
+
+
+def _claim(*, delivery_ids: Sequence[int], claim: str, now: datetime) -> list[Outgoing]:
     lease_over = now - settings.DELIVERY_CLAIM_LEASE
     due = Q(status__in=(Delivery.Status.PENDING, Delivery.Status.FAILED), next_attempt_at__lte=now)
     mine = Q(status=Delivery.Status.SENDING, claimed_by=claim)
@@ -317,13 +361,14 @@ def _claim(*, delivery_ids: Sequence[int], claim: str, now: datetime) -> list[De
             .values_list("pk", flat=True)
         )
         Delivery.objects.filter(pk__in=rows).update(status=Delivery.Status.SENDING, claimed_by=claim, claimed_at=now)
-    return list(
-        Delivery.objects.filter(pk__in=rows).select_related("event", "event__link", "partner").order_by("event_id")
-    )
+    return [
+        Outgoing(*values)
+        for values in Delivery.objects.filter(pk__in=rows).order_by("event_id", "pk").values_list(*_OUTGOING_FIELDS)
+    ]
 
 
-def _superseded_events(deliveries: list[Delivery]) -> set[int]:
-    keys = {d.event.supersession_key for d in deliveries if d.event.supersession_key}
+def _superseded_events(deliveries: list[Outgoing]) -> set[int]:
+    keys = {d.supersession_key for d in deliveries if d.supersession_key}
     if not keys:
         return set()
     newest = dict(
@@ -335,10 +380,10 @@ def _superseded_events(deliveries: list[Delivery]) -> set[int]:
     return {
         d.event_id
         for d in deliveries
-        if d.event.supersession_key
-        and d.event.supersedes_at is not None
-        and newest.get(d.event.supersession_key) is not None
-        and d.event.supersedes_at < newest[d.event.supersession_key]
+        if d.supersession_key
+        and d.supersedes_at is not None
+        and newest.get(d.supersession_key) is not None
+        and d.supersedes_at < newest[d.supersession_key]
     }
 
 
@@ -359,26 +404,26 @@ def delivery_send_batch(*, delivery_ids: Sequence[int], claim: str) -> BatchOutc
         return outcome
     superseded = _superseded_events(deliveries)
     texts: dict[int, tuple[str, str]] = {}
-    closing: dict[str, list[Delivery]] = defaultdict(list)  # final status → deliveries
-    poison: list[Delivery] = []
-    sendable: list[Delivery] = []
+    closing: dict[str, list[Outgoing]] = defaultdict(list)  # final status → deliveries
+    poison: list[Outgoing] = []
+    sendable: list[Outgoing] = []
     for delivery in deliveries:
-        event = delivery.event
-        if event.deliver_by is not None and event.deliver_by <= now:
+        if delivery.deliver_by is not None and delivery.deliver_by <= now:
             closing[Delivery.Status.EXPIRED].append(delivery)
         elif delivery.event_id in superseded:
             closing[Delivery.Status.SUPERSEDED].append(delivery)
         else:
-            try:
-                texts[event.pk] = message_text(event.type, event.payload)
-            except Exception as exc:  # a payload that breaks the contract must not sink the batch
-                delivery.last_error = f"The event could not be rendered: {type(exc).__name__}"[:300]
-                poison.append(delivery)
-                continue
+            if delivery.event_id not in texts:
+                try:
+                    texts[delivery.event_id] = message_text(delivery.type, delivery.payload)
+                except Exception as exc:  # a payload that breaks the contract must not sink the batch
+                    delivery.last_error = f"The event could not be rendered: {type(exc).__name__}"[:300]
+                    poison.append(delivery)
+                    continue
             sendable.append(delivery)
 
     with transaction.atomic():
-        link_ids = sorted({d.event.link_id for d in sendable})
+        link_ids = sorted({d.link_id for d in sendable})
         # The fence: a revocation's UPDATE of these grants waits until this transaction ends.
         list(
             ConsentGrant.objects.select_for_update()
@@ -389,17 +434,16 @@ def delivery_send_batch(*, delivery_ids: Sequence[int], claim: str) -> BatchOutc
         # The consent check again, in bulk: one query per bank in the batch (usually one bank).
         pairs_by_bank: dict[int, set[tuple[int, str]]] = {}
         for delivery in sendable:
-            pairs_by_bank.setdefault(delivery.partner_id, set()).add((delivery.event.link_id, delivery.event.type))
+            pairs_by_bank.setdefault(delivery.partner_id, set()).add((delivery.link_id, delivery.type))
         allowed = {
             (partner_id, *pair)
             for partner_id, pairs in pairs_by_bank.items()
             for pair in consent_check_many(partner_id=partner_id, pairs=pairs)
         }
-        inbox: list[Delivery] = []
-        gateway: list[Delivery] = []
+        inbox: list[Outgoing] = []
+        gateway: list[Outgoing] = []
         for delivery in sendable:
-            event = delivery.event
-            if (delivery.partner_id, event.link_id, event.type) not in allowed:
+            if (delivery.partner_id, delivery.link_id, delivery.type) not in allowed:
                 delivery.last_error = "The person's consent no longer allows this message."
                 closing[Delivery.Status.CANCELLED].append(delivery)
             elif delivery.channel == Delivery.Channel.INBOX:
@@ -412,10 +456,10 @@ def delivery_send_batch(*, delivery_ids: Sequence[int], claim: str) -> BatchOutc
             InboxMessage.objects.bulk_create(
                 [
                     InboxMessage(
-                        user_id=d.event.link.user_id,
+                        user_id=d.user_id,
                         partner_id=d.partner_id,
-                        delivery=d,
-                        type=d.event.type,
+                        delivery_id=d.pk,
+                        type=d.type,
                         title=texts[d.event_id][0],
                         body=texts[d.event_id][1],
                         created_at=sent_at,
@@ -424,14 +468,14 @@ def delivery_send_batch(*, delivery_ids: Sequence[int], claim: str) -> BatchOutc
                 ],
                 ignore_conflicts=True,  # a retried batch finds its messages already there: shown once
             )
-            attempts.extend(DeliveryAttempt(delivery=d, attempted_at=sent_at, succeeded=True) for d in inbox)
+            attempts.extend(DeliveryAttempt(delivery_id=d.pk, attempted_at=sent_at, succeeded=True) for d in inbox)
             closing[Delivery.Status.DELIVERED].extend(inbox)
-        failed: list[tuple[Delivery, PostResult]] = []
+        failed: list[tuple[Outgoing, PostResult]] = []
         if gateway:
             result = _post_gateway(gateway, texts)
             attempts.extend(
                 DeliveryAttempt(
-                    delivery=d,
+                    delivery_id=d.pk,
                     attempted_at=sent_at,
                     status_code=result.status_code,
                     duration_ms=result.duration_ms,
@@ -446,7 +490,7 @@ def delivery_send_batch(*, delivery_ids: Sequence[int], claim: str) -> BatchOutc
             else:
                 failed.extend((d, result) for d in gateway)
         for delivery in poison:
-            attempts.append(DeliveryAttempt(delivery=delivery, attempted_at=sent_at, error=delivery.last_error))
+            attempts.append(DeliveryAttempt(delivery_id=delivery.pk, attempted_at=sent_at, error=delivery.last_error))
         DeliveryAttempt.objects.bulk_create(attempts)
         _close(closing, sent_at, outcome)
         dead = _fail(failed, sent_at, outcome) + poison
@@ -459,17 +503,17 @@ def delivery_send_batch(*, delivery_ids: Sequence[int], claim: str) -> BatchOutc
     return outcome
 
 
-def _post_gateway(deliveries: list[Delivery], texts: dict[int, tuple[str, str]]) -> PostResult:
+def _post_gateway(deliveries: list[Outgoing], texts: dict[int, tuple[str, str]]) -> PostResult:
     body = [
         {
             "id": d.public_id,
-            "type": d.event.type,
-            "bank": d.partner.slug,
-            "recipient": f"user_{d.event.link.user_id}",
+            "type": d.type,
+            "bank": d.bank,
+            "recipient": f"user_{d.user_id}",
             "title": texts[d.event_id][0],
             "body": texts[d.event_id][1],
-            "payload": d.event.payload,
-            "created_at": d.event.created_at.isoformat(),
+            "payload": d.payload,
+            "created_at": d.created_at.isoformat(),
         }
         for d in deliveries
     ]
@@ -479,7 +523,7 @@ def _post_gateway(deliveries: list[Delivery], texts: dict[int, tuple[str, str]])
     )
 
 
-def _close(closing: dict[str, list[Delivery]], at: datetime, outcome: BatchOutcome) -> None:
+def _close(closing: dict[str, list[Outgoing]], at: datetime, outcome: BatchOutcome) -> None:
     for status, rows in closing.items():
         if not rows:
             continue
@@ -494,17 +538,17 @@ def _close(closing: dict[str, list[Delivery]], at: datetime, outcome: BatchOutco
         Delivery.objects.filter(pk__in=[d.pk for d in rows]).update(**values)
 
 
-def _fail(failed: list[tuple[Delivery, PostResult]], at: datetime, outcome: BatchOutcome) -> list[Delivery]:
+def _fail(failed: list[tuple[Outgoing, PostResult]], at: datetime, outcome: BatchOutcome) -> list[Outgoing]:
     """Schedule retries for failed sends; return those that are now dead letters."""
     from . import tasks
 
-    dead: list[Delivery] = []
+    dead: list[Outgoing] = []
     for delivery, result in failed:
         delivery.attempts += 1
         error = result.error or f"HTTP {result.status_code}: {result.excerpt[:200]}"
         permanent = result.status_code is not None and is_permanent(result.status_code)
         delay = None if permanent else retry_delay(delivery.attempts, retry_after=result.retry_after)
-        deliver_by = delivery.event.deliver_by
+        deliver_by = delivery.deliver_by
         if delay is not None and deliver_by is not None and at + timedelta(seconds=delay) > deliver_by:
             Delivery.objects.filter(pk=delivery.pk).update(
                 status=Delivery.Status.EXPIRED, attempts=delivery.attempts, last_error=error[:300], claimed_by=""
@@ -536,7 +580,7 @@ def _fail(failed: list[tuple[Delivery, PostResult]], at: datetime, outcome: Batc
     return dead
 
 
-def _mark_dead(rows: list[Delivery], at: datetime) -> None:
+def _mark_dead(rows: list[Outgoing], at: datetime) -> None:
     for delivery in rows:
         Delivery.objects.filter(pk=delivery.pk).update(
             status=Delivery.Status.DEAD,
@@ -573,8 +617,8 @@ def _event_status(statuses: list[str]) -> str:
     return PartnerEvent.Status.CANCELLED
 
 
-def _notify_dead(dead: list[Delivery]) -> None:
-    by_partner: dict[int, list[Delivery]] = defaultdict(list)
+def _notify_dead(dead: list[Outgoing]) -> None:
+    by_partner: dict[int, list[Outgoing]] = defaultdict(list)
     for delivery in dead:
         by_partner[delivery.partner_id].append(delivery)
     for partner_id, rows in by_partner.items():

@@ -64,12 +64,9 @@ class BatchItemSerializer(serializers.Serializer[Any]):
 
     index = serializers.IntegerField()
     outcome = serializers.ChoiceField(choices=OUTCOMES)
-    event = serializers.SerializerMethodField()
+    # One nested serializer for every item: a new one per item would copy its fields 500 times.
+    event = EventSummarySerializer(allow_null=True)
     error = serializers.SerializerMethodField()
-
-    @extend_schema_field(EventSummarySerializer(allow_null=True))
-    def get_event(self, item: Any) -> dict[str, Any] | None:
-        return EventSummarySerializer(item.event).data if item.event is not None else None
 
     @extend_schema_field(ErrorDetailSerializer(allow_null=True))
     def get_error(self, item: Any) -> dict[str, Any] | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,7 +17,7 @@ from portal.requests import client_ip
 
 from .. import services
 from ..models import PartnerEvent
-from ..payloads import EventBatchIn, EventIn
+from ..payloads import MAX_BATCH, EventIntake
 from ..selectors import event_for_partner, webhook_endpoint_for_partner
 from .serializers import (
     BatchResultSerializer,
@@ -39,14 +39,12 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 class EventIntakeView(generics.GenericAPIView[PartnerEvent]):
     """Post one event, or up to 500 as `{"events": [...]}`."""
 
-    serializer_class = EventIn
+    serializer_class = EventSerializer
 
     @extend_schema(
         summary="Post one event, or a batch of up to 500",
         parameters=[IDEMPOTENCY_HEADER],
-        request=PolymorphicProxySerializer(
-            component_name="EventIntake", serializers=[EventIn, EventBatchIn], resource_type_field_name=None
-        ),
+        request=EventIntake,
         responses={
             202: OpenApiResponse(EventSerializer, description="One event, accepted: delivery has begun."),
             200: OpenApiResponse(EventSerializer, description="One event, sent before with the same key and body."),
@@ -69,11 +67,15 @@ class EventIntakeView(generics.GenericAPIView[PartnerEvent]):
         if single:
             events: list[Any] = [body]
         else:
-            if set(body) != {"events"} or not isinstance(body["events"], list) or not 1 <= len(body["events"]) <= 500:
+            if (
+                set(body) != {"events"}
+                or not isinstance(body["events"], list)
+                or not 1 <= len(body["events"]) <= MAX_BATCH
+            ):
                 raise ApplicationError(
-                    'A batch is {"events": [...]} with 1 to 500 events and nothing else.',
+                    f'A batch is {{"events": [...]}} with 1 to {MAX_BATCH} events and nothing else.',
                     code="invalid",
-                    fields={"events": ["Give a list of 1 to 500 events."]},
+                    fields={"events": [f"Give a list of 1 to {MAX_BATCH} events."]},
                 )
             events = body["events"]
         partner = calling_partner(request)

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from compliance.models import AuditEntry
@@ -198,9 +199,29 @@ def test_deliver_by_in_the_past_expires_the_delivery(gateway: GatewayReceiver) -
     assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.EXPIRED}
 
 
-def test_the_sweeper_enqueues_what_the_broker_never_got(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_sweeper_enqueues_what_the_relay_never_sent(monkeypatch: pytest.MonkeyPatch) -> None:
     c = consenting()
-    _intake(c, [balance_event(c.link.pk, event_id="e")])
+    _intake(c, [balance_event(c.link.pk, event_id="e")])  # stored and stamped, but the on-commit relay never runs
+    sent: list[Any] = []
+    monkeypatch.setattr("delivery.tasks.deliver_batch.apply_async", lambda **kwargs: sent.append(kwargs["args"]))
+    assert services.outbox_sweep(now=timezone.now() + timedelta(seconds=5)) == 0  # its relay may still be at work
+    later = timezone.now() + settings.DELIVERY_REENQUEUE_AFTER + timedelta(seconds=1)
+    assert services.outbox_sweep(now=later) == 1
+    assert sent
+
+
+def test_rows_the_broker_refused_are_unstamped_and_swept_within_seconds(
+    monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    c = consenting()
+
+    def broker_down(**kwargs: Any) -> None:
+        raise OSError("connection refused")
+
+    monkeypatch.setattr("delivery.tasks.deliver_batch.apply_async", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        _intake(c, [balance_event(c.link.pk, event_id="e")])
+    assert Delivery.objects.filter(enqueued_at__isnull=True).count() == 1
     sent: list[Any] = []
     monkeypatch.setattr("delivery.tasks.deliver_batch.apply_async", lambda **kwargs: sent.append(kwargs["args"]))
     assert services.outbox_sweep(now=timezone.now()) == 0  # too fresh: its own relay may still be sending it

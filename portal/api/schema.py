@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import drf_spectacular.contrib.pydantic  # noqa: F401 - registers the extension that renders pydantic models
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers

@@ -162,6 +162,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "The contract partner banks build against. Errors are "
     '`{"error": {"code", "message", "fields"}}` with stable codes.',
     "VERSION": "1.0.0",
+    "OAS_VERSION": "3.1.0",  # JSON Schema 2020-12, which the pydantic event contract is written in
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
