@@ -26,6 +26,7 @@ from partners.services import webhook_endpoint_update
 from portal.errors import ApplicationError
 
 from .backoff import is_permanent, retry_delay
+from .bulk import bulk_insert
 from .message_texts import message_text
 from .models import (
     DEFAULT_QUEUE,
@@ -248,14 +249,15 @@ def _intake_candidates(
             created_at=now,
         )
         new_events.append((item, event))
-    created = PartnerEvent.objects.bulk_create([event for _item, event in new_events])
+    created = bulk_insert([event for _item, event in new_events], with_ids=True)
     channels = _channels()
-    outbox = Delivery.objects.bulk_create(
+    outbox = bulk_insert(
         [
             Delivery(event=event, partner=partner, channel=channel, queue=event.queue, created_at=now, enqueued_at=now)
             for event in created
             for channel in channels
-        ]
+        ],
+        with_ids=True,
     )
     for (item, _event), stored in zip(new_events, created, strict=True):
         item.outcome, item.event = "accepted", stored
@@ -491,7 +493,7 @@ def delivery_send_batch(*, delivery_ids: Sequence[int], claim: str) -> BatchOutc
                 failed.extend((d, result) for d in gateway)
         for delivery in poison:
             attempts.append(DeliveryAttempt(delivery_id=delivery.pk, attempted_at=sent_at, error=delivery.last_error))
-        DeliveryAttempt.objects.bulk_create(attempts)
+        bulk_insert(attempts)
         _close(closing, sent_at, outcome)
         dead = _fail(failed, sent_at, outcome) + poison
         if poison:
