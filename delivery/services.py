@@ -375,6 +375,7 @@ def _superseded_events(deliveries: list[Outgoing]) -> set[int]:
         return set()
     newest = dict(
         PartnerEvent.objects.filter(supersession_key__in=keys)
+        .exclude(supersession_key="")  # lets PostgreSQL use the partial index delivery_event_supersede_idx
         .values("supersession_key")
         .annotate(newest=Max("supersedes_at"))
         .values_list("supersession_key", "newest")
