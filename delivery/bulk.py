@@ -1,19 +1,17 @@
 """Bulk inserts of the delivery hot path: PostgreSQL's COPY where it runs, `bulk_create` elsewhere.
 
 Intake stores up to 500 events and their outbox rows per request and every batch logs its attempts;
-through the ORM's INSERT that is most of their time, through COPY a sixth of it (`bench/delivery.py`).
-The rows are model instances built as usual; only the statement that writes them differs.
+through model instances and the ORM's INSERT that is most of their time, through COPY of plain
+values a small part of it (`bench/delivery.py`). Fields left out of a row take their model default.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from django.db import connection, models
 from psycopg.types.json import Jsonb
-
-M = TypeVar("M", bound=models.Model)
 
 
 def _value(field: models.Field[Any, Any], value: Any) -> Any:
@@ -22,33 +20,37 @@ def _value(field: models.Field[Any, Any], value: Any) -> Any:
     return value
 
 
-def bulk_insert(objs: Sequence[M], *, with_ids: bool = False) -> list[M]:
-    """Insert `objs` in one statement and return them; `with_ids` gives each its primary key first.
+def bulk_insert(model: type[models.Model], rows: Sequence[Mapping[str, Any]], *, with_ids: bool = False) -> list[int]:
+    """Insert `rows` (field attnames to values, the same keys in each) in one statement; return their ids.
 
-    On PostgreSQL the ids come from the table's sequence (one query) and the rows travel by COPY;
-    a constraint it breaks raises Django's IntegrityError as `bulk_create` would.
+    With `with_ids` the ids are taken from the table's sequence first (one query) and returned in
+    the rows' order; without, nothing is returned. A constraint a row breaks raises Django's
+    IntegrityError, as `bulk_create` would, and the transaction keeps none of the rows.
     """
-    if not objs:
+    if not rows:
         return []
-    model = type(objs[0])
-    if connection.vendor != "postgresql":
-        return model._default_manager.bulk_create(objs)
     meta = model._meta
-    fields = [field for field in meta.concrete_fields if with_ids or not field.primary_key]
+    given = set(rows[0])
+    if connection.vendor != "postgresql":
+        created = model._default_manager.bulk_create([model(**row) for row in rows])
+        return [obj.pk for obj in created] if with_ids else []
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    # Defaults are taken once per call: every row of one insert is written at the same moment.
+    defaults = {field.attname: field.get_default() for field in fields if field.attname not in given}
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
+    columns = ([meta.pk.column] if with_ids else []) + [field.column for field in fields]
+    ids: list[int] = []
     with connection.cursor() as cursor, connection.wrap_database_errors:
         if with_ids:
             cursor.execute(
                 "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                [meta.db_table, meta.pk.column, len(objs)],
+                [meta.db_table, meta.pk.column, len(rows)],
             )
-            for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
-                obj.pk = pk
-        with cursor.cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
-            for obj in objs:
-                copy.write_row([_value(field, getattr(obj, field.attname)) for field in fields])
-    for obj in objs:
-        obj._state.adding = False
-        obj._state.db = connection.alias
-    return list(objs)
+            ids = [pk for (pk,) in cursor.fetchall()]
+        statement = f"COPY {quote(meta.db_table)} ({', '.join(quote(column) for column in columns)}) FROM STDIN"
+        with cursor.cursor.copy(statement) as copy:
+            for index, row in enumerate(rows):
+                values = [_value(field, row[field.attname] if field.attname in given else defaults[field.attname])
+                          for field in fields]  # fmt: skip
+                copy.write_row([ids[index], *values] if with_ids else values)
+    return ids

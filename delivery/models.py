@@ -85,7 +85,12 @@ class PartnerEvent(models.Model):
     @property
     def queue(self) -> str:
         """Return the Celery queue this event's deliveries travel on."""
-        return FRAUD_QUEUE if self.type == EventType.FRAUD_ALERT else DEFAULT_QUEUE
+        return self.queue_for(self.type)
+
+    @staticmethod
+    def queue_for(event_type: str) -> str:
+        """Return the Celery queue events of `event_type` travel on: fraud alerts go alone."""
+        return FRAUD_QUEUE if event_type == EventType.FRAUD_ALERT else DEFAULT_QUEUE
 
 
 class DeliveryQuerySet(models.QuerySet["Delivery"]):

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -51,13 +51,30 @@ BROKER_COUNTDOWN_LIMIT = 60.0
 # --- Intake ---------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """An event as intake stored it, or found it stored before: what the answer to the bank shows."""
+
+    pk: int
+    idempotency_key: str
+    type: str
+    link_id: int
+    status: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, event: PartnerEvent) -> StoredEvent:
+        """Return the stored event's summary."""
+        return cls(event.pk, event.idempotency_key, event.type, event.link_id, event.status, event.created_at)
+
+
 @dataclass
 class IntakeItem:
     """What became of one posted event: accepted, replayed (the first answer again) or refused."""
 
     index: int
-    outcome: str  # "accepted", "replayed" or "refused"
-    event: PartnerEvent | None = None
+    outcome: Literal["accepted", "replayed", "refused"]
+    event: StoredEvent | None = None
     code: str = ""
     message: str = ""
     fields: dict[str, Any] = field(default_factory=dict)
@@ -168,7 +185,7 @@ def event_intake(
     for attempt in range(3):
         try:
             with transaction.atomic():
-                accepted, outbox = _intake_candidates(partner=partner, candidates=candidates)
+                event_ids, outbox = _intake_candidates(partner=partner, candidates=candidates)
                 audit_append(
                     action="delivery.events_intake",
                     actor=actor,
@@ -177,12 +194,11 @@ def event_intake(
                         "accepted": sum(1 for item in items if item.outcome == "accepted"),
                         "replayed": sum(1 for item in items if item.outcome == "replayed"),
                         "refused": sum(1 for item in items if item.outcome == "refused"),
-                        "event_ids": [event.pk for event in accepted],
+                        "event_ids": event_ids,
                     },
                     ip=ip,
                 )
-                rows = [(delivery.pk, delivery.queue, delivery.partner_id) for delivery in outbox]
-                transaction.on_commit(partial(_publish, rows, stamped=True), robust=True)
+                transaction.on_commit(partial(_publish, outbox, stamped=True), robust=True)
             return items
         except IntegrityError:
             # Another request stored one of these keys first: look again, and answer as it did.
@@ -195,10 +211,11 @@ def event_intake(
 
 def _intake_candidates(
     *, partner: Partner, candidates: list[tuple[IntakeItem, ValidEvent, str, str]]
-) -> tuple[list[PartnerEvent], list[Delivery]]:
-    """Store the new events and their outbox rows, stamped as enqueued: the relay sends them on commit.
+) -> tuple[list[int], list[tuple[int, str, int]]]:
+    """Store the new events and their outbox rows; return the events' ids and the rows for the relay.
 
-    A process that dies between commit and relay leaves stamped rows: the sweeper sends them once
+    The outbox rows are stamped as enqueued when stored: the relay sends them on commit. A process
+    that dies between commit and relay leaves stamped rows, which the sweeper sends once
     DELIVERY_REENQUEUE_AFTER has passed.
     """
     existing = {
@@ -212,13 +229,13 @@ def _intake_candidates(
         partner_id=partner.pk,
         pairs={(valid.link_id, valid.type) for _item, valid, key, _hash in candidates if key not in existing},
     )
-    new_events: list[tuple[IntakeItem, PartnerEvent]] = []
+    accepted: list[tuple[IntakeItem, dict[str, Any]]] = []
     now = timezone.now()
     for item, valid, key, request_hash in candidates:
         first = existing.get(key)
         if first is not None:
             if first.request_hash == request_hash:
-                item.outcome, item.event = "replayed", first
+                item.outcome, item.event = "replayed", StoredEvent.of(first)
             else:
                 item.code = "duplicate"
                 item.message = (
@@ -236,32 +253,42 @@ def _intake_candidates(
             item.code, item.message = "invalid", "This event's deliver-by time has passed."
             item.fields = {"deliver_by": ["Give a time in the future, or leave it out."]}
             continue
-        event = PartnerEvent(
-            partner=partner,
-            link_id=valid.link_id,
-            type=valid.type,
-            payload=valid.payload,
-            idempotency_key=key,
-            request_hash=request_hash,
-            deliver_by=valid.deliver_by,
-            supersession_key=_supersession_key(valid),
-            supersedes_at=valid.as_of,
-            created_at=now,
-        )
-        new_events.append((item, event))
-    created = bulk_insert([event for _item, event in new_events], with_ids=True)
+        row: dict[str, Any] = {
+            "partner_id": partner.pk,
+            "link_id": valid.link_id,
+            "type": valid.type,
+            "payload": valid.payload,
+            "idempotency_key": key,
+            "request_hash": request_hash,
+            "deliver_by": valid.deliver_by,
+            "supersession_key": _supersession_key(valid),
+            "supersedes_at": valid.as_of,
+            "status": PartnerEvent.Status.ACCEPTED,
+            "created_at": now,
+        }
+        accepted.append((item, row))
+    event_ids = bulk_insert(PartnerEvent, [row for _item, row in accepted], with_ids=True)
+    for (item, row), pk in zip(accepted, event_ids, strict=True):
+        item.outcome = "accepted"
+        item.event = StoredEvent(pk, row["idempotency_key"], row["type"], row["link_id"], row["status"], now)
+    queues = [PartnerEvent.queue_for(row["type"]) for _item, row in accepted]
     channels = _channels()
-    outbox = bulk_insert(
-        [
-            Delivery(event=event, partner=partner, channel=channel, queue=event.queue, created_at=now, enqueued_at=now)
-            for event in created
-            for channel in channels
-        ],
-        with_ids=True,
-    )
-    for (item, _event), stored in zip(new_events, created, strict=True):
-        item.outcome, item.event = "accepted", stored
-    return created, outbox
+    outbox: list[dict[str, Any]] = [
+        {
+            "event_id": event_id,
+            "partner_id": partner.pk,
+            "channel": channel,
+            "status": Delivery.Status.PENDING,
+            "queue": queue,
+            "next_attempt_at": now,
+            "enqueued_at": now,
+            "created_at": now,
+        }
+        for event_id, queue in zip(event_ids, queues, strict=True)
+        for channel in channels
+    ]
+    delivery_ids = bulk_insert(Delivery, outbox, with_ids=True)
+    return event_ids, [(pk, row["queue"], partner.pk) for pk, row in zip(delivery_ids, outbox, strict=True)]
 
 
 def _publish(rows: Iterable[tuple[int, str, int]], *, stamped: bool = False) -> int:
@@ -454,7 +481,7 @@ def delivery_send_batch(*, delivery_ids: Sequence[int], claim: str) -> BatchOutc
             else:
                 gateway.append(delivery)
         sent_at = timezone.now()
-        attempts: list[DeliveryAttempt] = []
+        attempts: list[dict[str, Any]] = []
         if inbox:
             InboxMessage.objects.bulk_create(
                 [
@@ -471,18 +498,18 @@ def delivery_send_batch(*, delivery_ids: Sequence[int], claim: str) -> BatchOutc
                 ],
                 ignore_conflicts=True,  # a retried batch finds its messages already there: shown once
             )
-            attempts.extend(DeliveryAttempt(delivery_id=d.pk, attempted_at=sent_at, succeeded=True) for d in inbox)
+            attempts.extend(_attempt(d, sent_at, succeeded=True) for d in inbox)
             closing[Delivery.Status.DELIVERED].extend(inbox)
         failed: list[tuple[Outgoing, PostResult]] = []
         if gateway:
             result = _post_gateway(gateway, texts)
             attempts.extend(
-                DeliveryAttempt(
-                    delivery_id=d.pk,
-                    attempted_at=sent_at,
+                _attempt(
+                    d,
+                    sent_at,
                     status_code=result.status_code,
                     duration_ms=result.duration_ms,
-                    response_excerpt=result.excerpt,
+                    excerpt=result.excerpt,
                     error=result.error,
                     succeeded=result.ok,
                 )
@@ -493,8 +520,8 @@ def delivery_send_batch(*, delivery_ids: Sequence[int], claim: str) -> BatchOutc
             else:
                 failed.extend((d, result) for d in gateway)
         for delivery in poison:
-            attempts.append(DeliveryAttempt(delivery_id=delivery.pk, attempted_at=sent_at, error=delivery.last_error))
-        bulk_insert(attempts)
+            attempts.append(_attempt(delivery, sent_at, error=delivery.last_error))
+        bulk_insert(DeliveryAttempt, attempts)
         _close(closing, sent_at, outcome)
         dead = _fail(failed, sent_at, outcome) + poison
         if poison:
@@ -504,6 +531,28 @@ def delivery_send_batch(*, delivery_ids: Sequence[int], claim: str) -> BatchOutc
         if dead:
             _notify_dead(dead)
     return outcome
+
+
+def _attempt(
+    delivery: Outgoing,
+    at: datetime,
+    *,
+    status_code: int | None = None,
+    duration_ms: int = 0,
+    excerpt: str = "",
+    error: str = "",
+    succeeded: bool = False,
+) -> dict[str, Any]:
+    """Return one DeliveryAttempt row (the same fields in every row, as bulk_insert wants)."""
+    return {
+        "delivery_id": delivery.pk,
+        "attempted_at": at,
+        "status_code": status_code,
+        "duration_ms": duration_ms,
+        "response_excerpt": excerpt,
+        "error": error,
+        "succeeded": succeeded,
+    }
 
 
 def _post_gateway(deliveries: list[Outgoing], texts: dict[int, tuple[str, str]]) -> PostResult:

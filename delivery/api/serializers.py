@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from drf_spectacular.utils import extend_schema_field
+from pydantic import BaseModel
 from rest_framework import serializers
 
-from portal.api.schema import ErrorDetailSerializer
+from ..models import Delivery, DeliveryAttempt, EventType, PartnerEvent
+from ..payloads import Moment
+from ..services import IntakeItem
 
-from ..models import Delivery, DeliveryAttempt, PartnerEvent
+OUTCOMES = ("accepted", "replayed", "refused")
 
 
 class AttemptSerializer(serializers.ModelSerializer[DeliveryAttempt]):
@@ -45,43 +47,67 @@ class EventSerializer(serializers.ModelSerializer[PartnerEvent]):
         fields = ["id", "event_id", "type", "link", "payload", "deliver_by", "status", "created_at", "deliveries"]
 
 
-class EventSummarySerializer(serializers.ModelSerializer[PartnerEvent]):
+class EventSummary(BaseModel):
     """An accepted event, briefly (in a batch's results)."""
 
-    event_id = serializers.CharField(source="idempotency_key")
-    link = serializers.IntegerField(source="link_id")
-
-    class Meta:
-        model = PartnerEvent
-        fields = ["id", "event_id", "type", "link", "status", "created_at"]
-
-
-OUTCOMES = ["accepted", "replayed", "refused"]
+    id: int
+    event_id: str
+    type: EventType
+    link: int
+    status: str
+    created_at: Moment
 
 
-class BatchItemSerializer(serializers.Serializer[Any]):
+class ItemError(BaseModel):
+    """Why one event of a batch was refused: a stable code, a sentence, messages per field."""
+
+    code: str
+    message: str
+    fields: dict[str, Any]
+
+
+class BatchItem(BaseModel):
     """What became of one event of a batch."""
 
-    index = serializers.IntegerField()
-    outcome = serializers.ChoiceField(choices=OUTCOMES)
-    # One nested serializer for every item: a new one per item would copy its fields 500 times.
-    event = EventSummarySerializer(allow_null=True)
-    error = serializers.SerializerMethodField()
-
-    @extend_schema_field(ErrorDetailSerializer(allow_null=True))
-    def get_error(self, item: Any) -> dict[str, Any] | None:
-        if item.outcome != "refused":
-            return None
-        return {"code": item.code, "message": item.message, "fields": item.fields}
+    index: int
+    outcome: Literal["accepted", "replayed", "refused"]
+    event: EventSummary | None
+    error: ItemError | None
 
 
-class BatchResultSerializer(serializers.Serializer[Any]):
+class BatchResult(BaseModel):
     """The answer to a batch: counts, then one result per event in the order sent."""
 
-    accepted = serializers.IntegerField()
-    replayed = serializers.IntegerField()
-    refused = serializers.IntegerField()
-    results = BatchItemSerializer(many=True)
+    accepted: int
+    replayed: int
+    refused: int
+    results: list[BatchItem]
+
+    @classmethod
+    def of(cls, items: list[IntakeItem]) -> BatchResult:
+        """Return the answer to a batch whose events came out as `items`."""
+        results = [
+            BatchItem(
+                index=item.index,
+                outcome=item.outcome,
+                event=None
+                if item.event is None
+                else EventSummary(
+                    id=item.event.pk,
+                    event_id=item.event.idempotency_key,
+                    type=EventType(item.event.type),
+                    link=item.event.link_id,
+                    status=item.event.status,
+                    created_at=item.event.created_at,
+                ),
+                error=ItemError(code=item.code, message=item.message, fields=item.fields)
+                if item.outcome == "refused"
+                else None,
+            )
+            for item in items
+        ]
+        counts = {outcome: sum(1 for item in items if item.outcome == outcome) for outcome in OUTCOMES}
+        return cls(**counts, results=results)
 
 
 class WebhookReplaySerializer(serializers.Serializer[Any]):

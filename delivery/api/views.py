@@ -20,7 +20,7 @@ from ..models import PartnerEvent
 from ..payloads import MAX_BATCH, EventIntake
 from ..selectors import event_for_partner, webhook_endpoint_for_partner
 from .serializers import (
-    BatchResultSerializer,
+    BatchResult,
     EventSerializer,
     WebhookReplayResultSerializer,
     WebhookReplaySerializer,
@@ -48,7 +48,7 @@ class EventIntakeView(generics.GenericAPIView[PartnerEvent]):
         responses={
             202: OpenApiResponse(EventSerializer, description="One event, accepted: delivery has begun."),
             200: OpenApiResponse(EventSerializer, description="One event, sent before with the same key and body."),
-            207: OpenApiResponse(BatchResultSerializer, description="A batch: each event's own outcome."),
+            207: OpenApiResponse(BatchResult, description="A batch: each event's own outcome."),
             403: OpenApiResponse(description="`consent_required`, or the bank may not call now."),
         },
     )
@@ -94,13 +94,7 @@ class EventIntakeView(generics.GenericAPIView[PartnerEvent]):
             assert item.event is not None
             event = event_for_partner(partner=partner, pk=item.event.pk)
             return Response(EventSerializer(event).data, status=item.http_status)
-        payload = {
-            "accepted": sum(1 for item in items if item.outcome == "accepted"),
-            "replayed": sum(1 for item in items if item.outcome == "replayed"),
-            "refused": sum(1 for item in items if item.outcome == "refused"),
-            "results": items,
-        }
-        return Response(BatchResultSerializer(payload).data, status=status.HTTP_207_MULTI_STATUS)
+        return Response(BatchResult.of(items).model_dump(mode="json"), status=status.HTTP_207_MULTI_STATUS)
 
 
 class EventDetailView(generics.RetrieveAPIView[PartnerEvent]):
