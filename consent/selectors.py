@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import connection
 from django.db.models import Case, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
@@ -55,12 +56,18 @@ def consent_check(*, partner_id: int, link_id: int, message_type: str, at: datet
 
 
 def consent_check_many(
-    *, partner_id: int, pairs: Iterable[tuple[int, str]], at: datetime | None = None
+    *, partner_id: int, pairs: Iterable[tuple[int, str]], at: datetime | None = None, hold: bool = False
 ) -> set[tuple[int, str]]:
     """Return which (link id, message type) pairs bank `partner_id` may send to now: `consent_check` in bulk.
 
     One query for any number of pairs (a bank's batch of events), with the same conditions as
     `consent_check`; the message-type bits are tested in Python on the few grants it returns.
+
+    With `hold` (inside a transaction) the grants the answer rests on, and the bank's row, stay
+    locked FOR SHARE until the transaction ends: a revocation, expiry or suspension commits before
+    the check (and the answer is no) or waits until the caller's sends are done. Sending batches
+    share the lock, so they never wait for each other. (SQLite has no row locks; it runs one writer
+    at a time.)
     """
     wanted = {(link_id, message_type) for link_id, message_type in pairs if purpose_of(message_type)}
     if not wanted:
@@ -73,8 +80,17 @@ def consent_check_many(
         partner_id=partner_id,
         partner__status__in=(Partner.Status.SANDBOX, Partner.Status.LIVE),
     ).values_list("link_id", "purpose", "message_types_mask")
+    rows: Iterable[tuple[int, str, int]] = grants
+    if hold and connection.vendor == "postgresql":
+        if not connection.in_atomic_block:
+            raise RuntimeError("consent_check_many(hold=True) needs a transaction to hold the locks in.")
+        sql, params = grants.query.sql_with_params()
+        tables = ", ".join(connection.ops.quote_name(model._meta.db_table) for model in (ConsentGrant, Partner))
+        with connection.cursor() as cursor:
+            cursor.execute(f"{sql} FOR SHARE OF {tables}", params)
+            rows = cursor.fetchall()
     masks: dict[tuple[int, str], int] = {}
-    for link_id, purpose, mask in grants:
+    for link_id, purpose, mask in rows:
         masks[(link_id, purpose)] = masks.get((link_id, purpose), 0) | mask
     return {
         (link_id, message_type)

@@ -420,10 +420,10 @@ def _superseded_events(deliveries: list[Outgoing]) -> set[int]:
 def delivery_send_batch(*, delivery_ids: Sequence[int], claim: str) -> BatchOutcome:
     """Send a batch of deliveries: claim them, check consent again under a lock, write the inbox, POST the gateway.
 
-    The grants of the batch's links are locked (`SELECT ... FOR UPDATE`) while the consent check and
-    the sends happen, in one transaction: a revocation commits either before (and nothing is sent) or
-    after the sends finished, never in between. Each delivery is retried, dead-lettered, cancelled,
-    superseded or expired on its own.
+    The consent check holds the grants it rests on (`FOR SHARE`) while the sends happen, in one
+    transaction: a revocation commits either before (and nothing is sent) or after the sends
+    finished, never in between; batches share the lock, so they run side by side. Each delivery is
+    retried, dead-lettered, cancelled, superseded or expired on its own.
     """
     now = timezone.now()
     outcome = BatchOutcome()
@@ -453,22 +453,15 @@ def delivery_send_batch(*, delivery_ids: Sequence[int], claim: str) -> BatchOutc
             sendable.append(delivery)
 
     with transaction.atomic():
-        link_ids = sorted({d.link_id for d in sendable})
-        # The fence: a revocation's UPDATE of these grants waits until this transaction ends.
-        list(
-            ConsentGrant.objects.select_for_update()
-            .filter(link_id__in=link_ids, status=ConsentGrant.Status.ACTIVE)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-        # The consent check again, in bulk: one query per bank in the batch (usually one bank).
+        # The consent check again, in bulk (one query per bank, usually one), holding what it rests on:
+        # a revocation commits before it (nothing is sent) or waits until the sends below are done.
         pairs_by_bank: dict[int, set[tuple[int, str]]] = {}
         for delivery in sendable:
             pairs_by_bank.setdefault(delivery.partner_id, set()).add((delivery.link_id, delivery.type))
         allowed = {
             (partner_id, *pair)
-            for partner_id, pairs in pairs_by_bank.items()
-            for pair in consent_check_many(partner_id=partner_id, pairs=pairs)
+            for partner_id, pairs in sorted(pairs_by_bank.items())
+            for pair in consent_check_many(partner_id=partner_id, pairs=pairs, hold=True)
         }
         inbox: list[Outgoing] = []
         gateway: list[Outgoing] = []
