@@ -92,7 +92,7 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=20000, help="messages in each phase (at most 200000)")
     parser.add_argument("--links", type=int, default=200, help="consenting people the events are for")
     parser.add_argument("--concurrency", type=int, default=2, help="worker processes (one worker, prefork pool)")
-    parser.add_argument("--batch", type=int, default=250, help="deliveries per Celery task (DELIVERY_BATCH_SIZE)")
+    parser.add_argument("--batch", type=int, default=500, help="deliveries per Celery task (DELIVERY_BATCH_SIZE)")
     parser.add_argument("--timeout", type=float, default=300, help="give up a phase after this many seconds")
     args = parser.parse_args()
     args.messages = min(args.messages, 200_000)

@@ -8,6 +8,7 @@ values a small part of it (`bench/delivery.py`). Fields left out of a row take t
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from django.db import connection, models
@@ -35,10 +36,15 @@ def bulk_insert(model: type[models.Model], rows: Sequence[Mapping[str, Any]], *,
         created = model._default_manager.bulk_create([model(**row) for row in rows])
         return [obj.pk for obj in created] if with_ids else []
     fields = [field for field in meta.concrete_fields if not field.primary_key]
+    given_fields = [field for field in fields if field.attname in given]
     # Defaults are taken once per call: every row of one insert is written at the same moment.
-    defaults = {field.attname: field.get_default() for field in fields if field.attname not in given}
+    defaults = [_value(field, field.get_default()) for field in fields if field.attname not in given]
+    columns = [field.column for field in given_fields] + [field.column for field in fields if field not in given_fields]
+    if with_ids:
+        columns.insert(0, meta.pk.column)
+    read = itemgetter(*[field.attname for field in given_fields])
+    wrap = [index for index, field in enumerate(given_fields) if isinstance(field, models.JSONField)]
     quote = connection.ops.quote_name
-    columns = ([meta.pk.column] if with_ids else []) + [field.column for field in fields]
     ids: list[int] = []
     with connection.cursor() as cursor, connection.wrap_database_errors:
         if with_ids:
@@ -50,7 +56,9 @@ def bulk_insert(model: type[models.Model], rows: Sequence[Mapping[str, Any]], *,
         statement = f"COPY {quote(meta.db_table)} ({', '.join(quote(column) for column in columns)}) FROM STDIN"
         with cursor.cursor.copy(statement) as copy:
             for index, row in enumerate(rows):
-                values = [_value(field, row[field.attname] if field.attname in given else defaults[field.attname])
-                          for field in fields]  # fmt: skip
-                copy.write_row([ids[index], *values] if with_ids else values)
+                values = list(read(row)) if len(given_fields) > 1 else [read(row)]
+                for position in wrap:
+                    if values[position] is not None:
+                        values[position] = Jsonb(values[position])
+                copy.write_row([ids[index], *values, *defaults] if with_ids else [*values, *defaults])
     return ids

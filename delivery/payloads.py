@@ -35,7 +35,7 @@ MAX_BATCH = 500
 
 
 def _moment_as_text(value: Any) -> Any:
-    if not isinstance(value, str | datetime):  # a number would pass as seconds since 1970: refuse it
+    if not isinstance(value, (str, datetime)):  # a number would pass as seconds since 1970: refuse it
         raise PydanticCustomError("moment_type", "Give a date and time as text, like 2026-01-01T09:00:00Z.")
     return value
 

@@ -312,6 +312,7 @@ def _publish(rows: Iterable[tuple[int, str, int]], *, stamped: bool = False) -> 
             try:
                 task.apply_async(
                     args=(chunk, partner_id),
+                    argsrepr=f"([{len(chunk)} deliveries from {chunk[0]}], {partner_id})",  # not 500 reprs per message
                     retry=True,
                     retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5},
                 )

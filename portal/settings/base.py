@@ -252,7 +252,7 @@ PORTAL_GATEWAY_URL = env.str("PORTAL_GATEWAY_URL", default="")
 PORTAL_GATEWAY_SECRET = env.str("PORTAL_GATEWAY_SECRET", default="")
 PORTAL_GATEWAY_TIMEOUT = env.float("PORTAL_GATEWAY_TIMEOUT", default=5.0)
 # How many deliveries one task sends together (one inbox insert, one gateway POST).
-DELIVERY_BATCH_SIZE = env.int("DELIVERY_BATCH_SIZE", default=100)
+DELIVERY_BATCH_SIZE = env.int("DELIVERY_BATCH_SIZE", default=500)
 # Batch tasks one bank may run at once across every worker (counted in the cache: set CACHE_URL to
 # Redis when workers run in more than one process), so one flooding or slow bank cannot take them all.
 DELIVERY_BANK_CONCURRENCY = env.int("DELIVERY_BANK_CONCURRENCY", default=4)
