@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import multiprocessing
 import os
 import socket
 import statistics
@@ -22,6 +23,7 @@ import sys
 import threading
 import time
 import uuid
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,6 +69,65 @@ class RssWatch(threading.Thread):
             time.sleep(0.2)
 
 
+# --- What each client process runs: spawned, so each has its own Django, database and broker connections.
+
+
+def _client_start(environ: dict[str, str]) -> None:
+    os.environ.update(environ)
+    import django
+
+    django.setup()
+
+
+def _publish_noops(first: int, count: int) -> None:
+    from delivery.tasks import noop
+
+    with noop.app.producer_or_acquire() as producer:
+        for index in range(first, first + count):
+            noop.apply_async(args=(index,), producer=producer)
+
+
+def _post_events(
+    api_key: str, links: list[int], run: str, first: int, count: int, batch: int, rate: float | None
+) -> None:
+    """Post events `first` to `first + count` in batches, through the partner API (in-process WSGI)."""
+    from django.test import Client
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    headers = {"authorization": f"Bearer {api_key}"}
+    started, sent = time.monotonic(), 0
+    while sent < count:
+        if rate is not None:
+            time.sleep(max(0.0, started + sent / rate - time.monotonic()))
+        size = min(batch, count - sent)
+        events = [
+            {
+                "event_id": f"{run}-{number}",
+                "type": "balance_update",
+                "link": links[number % len(links)],
+                "payload": {
+                    "account_mask": f"•••• {number}",
+                    "balance": "1234.56",
+                    "available": "1200.00",
+                    "currency": "GBP",
+                    "as_of": "2026-01-01T00:00:00Z",
+                },
+            }
+            for number in range(first + sent, first + sent + size)
+        ]
+        answer = client.post("/api/v1/events/", {"events": events}, content_type="application/json", headers=headers)
+        if answer.status_code != 207 or answer.json()["accepted"] != size:
+            raise RuntimeError(f"intake refused: {answer.status_code} {answer.content[:300]!r}")
+        sent += size
+
+
+def _shares(count: int, clients: int, batch: int) -> list[tuple[int, int]]:
+    """Split `count` into contiguous (first, count) shares of whole batches, one per client."""
+    batches = -(-count // batch)
+    per_client = -(-batches // clients) * batch
+    return [(first, min(per_client, count - first)) for first in range(0, count, per_client)]
+
+
 @dataclass
 class Phase:
     """What one phase measured: its seconds, intake's seconds, deliveries done and their latencies."""
@@ -93,6 +154,7 @@ def main() -> int:
     parser.add_argument("--links", type=int, default=200, help="consenting people the events are for")
     parser.add_argument("--concurrency", type=int, default=2, help="worker processes (one worker, prefork pool)")
     parser.add_argument("--batch", type=int, default=500, help="deliveries per Celery task (DELIVERY_BATCH_SIZE)")
+    parser.add_argument("--clients", type=int, default=2, help="processes posting (both phases: no-op tasks, events)")
     parser.add_argument("--timeout", type=float, default=300, help="give up a phase after this many seconds")
     args = parser.parse_args()
     args.messages = min(args.messages, 200_000)
@@ -126,12 +188,10 @@ def main() -> int:
 
     import redis
     from django.db import connection
-    from django.test import Client
 
     from consent.tests.factories import grant_for, link_for
     from delivery.models import Delivery, InboxMessage
     from delivery.receiver import GatewayReceiver
-    from delivery.tasks import noop
     from delivery.tests.factories import delivery_bank
     from partners.tests.factories import api_key_for
     from portal.tests.factories import UserFactory
@@ -173,39 +233,32 @@ def main() -> int:
     def drained() -> bool:
         return rds.llen("default") == 0 and rds.llen("fraud") == 0 and rds.hlen("unacked") == 0
 
-    client = Client(HTTP_HOST="127.0.0.1")
-    headers = {"authorization": f"Bearer {api_key}"}
+    pool = ProcessPoolExecutor(
+        max_workers=args.clients,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_client_start,
+        initargs=(dict(os.environ),),
+    )
+
+    def in_clients(work: Any, shares: list[tuple[Any, ...]], report: Any) -> float:
+        """Run `work(*share)` for each share across the client processes; report progress; return seconds."""
+        started = time.monotonic()
+        futures = [pool.submit(work, *share) for share in shares]
+        while not all(future.done() for future in futures):
+            report()
+            time.sleep(0.1)
+        for future in futures:
+            future.result()  # raises what a client raised
+        return time.monotonic() - started
 
     def full_path(count: int, report: Any, *, batch: int = 500, rate: float | None = None) -> float:
-        """Post `count` balance updates in batches (at `rate` events/s if given); return intake's seconds."""
-        started, sent, run = time.monotonic(), 0, uuid.uuid4().hex[:8]
-        while sent < count:
-            if rate is not None:
-                time.sleep(max(0.0, started + sent / rate - time.monotonic()))
-            size = min(batch, count - sent)
-            events = [
-                {
-                    "event_id": f"{run}-{sent + i}",
-                    "type": "balance_update",
-                    "link": links[(sent + i) % len(links)],
-                    "payload": {
-                        "account_mask": f"•••• {sent + i}",
-                        "balance": "1234.56",
-                        "available": "1200.00",
-                        "currency": "GBP",
-                        "as_of": "2026-01-01T00:00:00Z",
-                    },
-                }
-                for i in range(size)
-            ]
-            answer = client.post(
-                "/api/v1/events/", {"events": events}, content_type="application/json", headers=headers
-            )
-            if answer.status_code != 207 or answer.json()["accepted"] != size:
-                raise SystemExit(f"intake refused: {answer.status_code} {answer.content[:300]!r}")
-            sent += size
-            report()
-        return time.monotonic() - started
+        """Post `count` balance updates in batches from every client (at `rate` in all); return intake's seconds."""
+        run = uuid.uuid4().hex[:8]
+        shares = _shares(count, args.clients, batch)
+        each = None if rate is None else rate / len(shares)
+        return in_clients(
+            _post_events, [(api_key, links, run, first, size, batch, each) for first, size in shares], report
+        )
 
     def measure(post: Any, count: int, show: Any, timeout: float) -> Phase:
         """Run `post`, wait until its deliveries are done, and return the phase's figures."""
@@ -258,11 +311,11 @@ def main() -> int:
             # --- Baseline: one bare no-op task per message on the same broker and workers.
             bar = progress.add_task("baseline: no-op tasks", total=args.messages)
             started = time.monotonic()
-            with noop.app.producer_or_acquire() as producer:
-                for index in range(args.messages):
-                    noop.apply_async(args=(index,), producer=producer)
-                    if index % 500 == 0:
-                        progress.update(bar, completed=index // 2)
+            in_clients(
+                _publish_noops,
+                _shares(args.messages, args.clients, 500),
+                lambda: progress.update(bar, completed=args.messages - rds.llen("default") - rds.hlen("unacked")),
+            )
             published = time.monotonic()
             progress.console.print(f"baseline: published {args.messages} in {published - started:.1f} s")
             while not drained():
@@ -295,6 +348,7 @@ def main() -> int:
                 args.timeout,
             )
     finally:
+        pool.shutdown(cancel_futures=True)
         rss.running = False
         worker.terminate()
         try:
@@ -306,7 +360,10 @@ def main() -> int:
     baseline_rate = args.messages / results["baseline_seconds"]
     full_rate = (full.delivered / 2) / full.seconds
     print()
-    print(f"PostgreSQL + Redis, one worker with {args.concurrency} processes, {args.messages} messages per phase")
+    print(
+        f"PostgreSQL + Redis, one worker with {args.concurrency} processes, {args.clients} client processes, "
+        f"{args.messages} messages per phase"
+    )
     print(f"  baseline  bare no-op tasks, one per message : {baseline_rate:9.0f} messages/s")
     print(f"  full path API→consent→outbox→Celery→inbox+gateway : {full_rate:9.0f} messages/s "
           f"({full.delivered / full.seconds:.0f} deliveries/s over two channels)")  # fmt: skip
