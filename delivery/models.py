@@ -51,7 +51,8 @@ class PartnerEvent(models.Model):
         BLOCKED = "blocked", "Blocked by consent"
         CANCELLED = "cancelled", "Cancelled"
 
-    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="events")
+    # Indexed by the (partner, idempotency_key) constraint: a column index would only slow intake.
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="events", db_index=False)
     link = models.ForeignKey(AccountLink, on_delete=models.CASCADE, related_name="partner_events")
     type = models.CharField(max_length=24, choices=EventType.choices)
     payload = models.JSONField()
@@ -131,9 +132,10 @@ class Delivery(models.Model):
     OPEN_STATUSES = (Status.PENDING, Status.SENDING, Status.FAILED)
     SENT_STATUSES = (Status.DELIVERED,)
 
-    event = models.ForeignKey(PartnerEvent, on_delete=models.CASCADE, related_name="deliveries")
-    # The event's bank, repeated so that per-bank figures and fencing read one table.
-    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="deliveries")
+    # Indexed by the (event, channel) constraint; every index here costs each status change a write.
+    event = models.ForeignKey(PartnerEvent, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
+    # The event's bank, repeated so that per-bank figures read one table (indexed by delivery_partner_idx).
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="deliveries", db_index=False)
     channel = models.CharField(max_length=16, choices=Channel.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     queue = models.CharField(max_length=16, default=DEFAULT_QUEUE)
@@ -212,7 +214,9 @@ class InboxMessage(models.Model):
         SHIPPING_UPDATE = EventType.SHIPPING_UPDATE.value, EventType.SHIPPING_UPDATE.label
         CONSENT_REMINDER = "consent_reminder", "Permissions ending soon"
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="inbox_messages")
+    user = models.ForeignKey(  # indexed by the thread index, which starts with it
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="inbox_messages", db_index=False
+    )
     partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="inbox_messages")
     delivery = models.OneToOneField(
         Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="inbox_message"
