@@ -8,7 +8,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from .models import EventType
+from .models import TITLE_LENGTH, EventType
 
 
 def _when(value: str | None) -> str:
@@ -24,6 +24,13 @@ def _money(amount: str, currency: str) -> str:
 
 def message_text(event_type: str, payload: dict[str, Any]) -> tuple[str, str]:
     """Return the title and body a person reads for an event (raise on a payload that breaks the contract)."""
+    title, body = _words(event_type, payload)
+    if len(title) > TITLE_LENGTH:
+        title = title[: TITLE_LENGTH - 1].rstrip() + "…"
+    return title, body
+
+
+def _words(event_type: str, payload: dict[str, Any]) -> tuple[str, str]:
     if event_type == EventType.BALANCE_UPDATE:
         return (
             f"Balance of {payload['account_mask']}",

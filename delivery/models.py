@@ -15,6 +15,8 @@ from partners.models import Partner, WebhookEndpoint, WebhookEvent
 # Queues: fraud alerts travel alone so that bulk updates never delay them.
 FRAUD_QUEUE = "fraud"
 DEFAULT_QUEUE = "default"
+# The longest title an inbox message has (message_text shortens longer ones).
+TITLE_LENGTH = 120
 
 
 class EventType(models.TextChoices):
@@ -222,7 +224,7 @@ class InboxMessage(models.Model):
         Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="inbox_message"
     )
     type = models.CharField(max_length=24, choices=Type.choices)
-    title = models.CharField(max_length=120)
+    title = models.CharField(max_length=TITLE_LENGTH)
     body = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)

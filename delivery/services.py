@@ -385,15 +385,15 @@ def _claim(*, delivery_ids: Sequence[int], claim: str, now: datetime) -> list[Ou
     stale = Q(status=Delivery.Status.SENDING, claimed_at__lt=lease_over)
     with transaction.atomic():
         rows = list(
-            Delivery.objects.filter(pk__in=delivery_ids)
+            Delivery.objects.filter(pk__any=list(delivery_ids))
             .filter(due | mine | stale)
             .select_for_update()
             .values_list("pk", flat=True)
         )
-        Delivery.objects.filter(pk__in=rows).update(status=Delivery.Status.SENDING, claimed_by=claim, claimed_at=now)
+        Delivery.objects.filter(pk__any=rows).update(status=Delivery.Status.SENDING, claimed_by=claim, claimed_at=now)
     return [
         Outgoing(*values)
-        for values in Delivery.objects.filter(pk__in=rows).order_by("event_id", "pk").values_list(*_OUTGOING_FIELDS)
+        for values in Delivery.objects.filter(pk__any=rows).order_by("event_id", "pk").values_list(*_OUTGOING_FIELDS)
     ]
 
 
@@ -477,20 +477,22 @@ def delivery_send_batch(*, delivery_ids: Sequence[int], claim: str) -> BatchOutc
         sent_at = timezone.now()
         attempts: list[dict[str, Any]] = []
         if inbox:
-            InboxMessage.objects.bulk_create(
+            # Written in the transaction that closes these deliveries, so a delivery that has its message
+            # is never sent again: the one-message-per-delivery constraint stays a guarantee, not a filter.
+            bulk_insert(
+                InboxMessage,
                 [
-                    InboxMessage(
-                        user_id=d.user_id,
-                        partner_id=d.partner_id,
-                        delivery_id=d.pk,
-                        type=d.type,
-                        title=texts[d.event_id][0],
-                        body=texts[d.event_id][1],
-                        created_at=sent_at,
-                    )
+                    {
+                        "user_id": d.user_id,
+                        "partner_id": d.partner_id,
+                        "delivery_id": d.pk,
+                        "type": d.type,
+                        "title": texts[d.event_id][0],
+                        "body": texts[d.event_id][1],
+                        "created_at": sent_at,
+                    }
                     for d in inbox
                 ],
-                ignore_conflicts=True,  # a retried batch finds its messages already there: shown once
             )
             attempts.extend(_attempt(d, sent_at, succeeded=True) for d in inbox)
             closing[Delivery.Status.DELIVERED].extend(inbox)
@@ -581,7 +583,7 @@ def _close(closing: dict[str, list[Outgoing]], at: datetime, outcome: BatchOutco
         else:
             values["last_error"] = rows[0].last_error or Delivery.Status(status).label
             outcome.cancelled += len(rows)
-        Delivery.objects.filter(pk__in=[d.pk for d in rows]).update(**values)
+        Delivery.objects.filter(pk__any=[d.pk for d in rows]).update(**values)
 
 
 def _fail(failed: list[tuple[Outgoing, PostResult]], at: datetime, outcome: BatchOutcome) -> list[Outgoing]:
@@ -639,13 +641,13 @@ def _mark_dead(rows: list[Outgoing], at: datetime) -> None:
 def _rollup_events(event_ids: set[int]) -> None:
     """Set each event's status from its deliveries' statuses."""
     by_event: dict[int, list[str]] = defaultdict(list)
-    for event_id, status in Delivery.objects.filter(event_id__in=event_ids).values_list("event_id", "status"):
+    for event_id, status in Delivery.objects.filter(event_id__any=list(event_ids)).values_list("event_id", "status"):
         by_event[event_id].append(status)
     updates: dict[str, list[int]] = defaultdict(list)
     for event_id, statuses in by_event.items():
         updates[_event_status(statuses)].append(event_id)
     for status, ids in updates.items():
-        PartnerEvent.objects.filter(pk__in=ids).exclude(status=status).update(status=status)
+        PartnerEvent.objects.filter(pk__any=ids).exclude(status=status).update(status=status)
 
 
 def _event_status(statuses: list[str]) -> str:

@@ -14,7 +14,7 @@ class PortalConfig(AppConfig):
         from django.contrib.auth import signals
         from django.db.models.signals import post_migrate
 
-        from . import receivers
+        from . import lookups, receivers  # noqa: F401 - lookups registers `__any` on every field
         from .groups import ensure_staff_groups
 
         # Runs after every migrate and after each test flush, so the groups always exist.

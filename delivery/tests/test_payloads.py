@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from delivery.models import EventType
+from delivery.message_texts import message_text
+from delivery.models import TITLE_LENGTH, EventType
 from delivery.payloads import AnyEvent, EventInvalid, event_validate
 
 
@@ -90,3 +91,11 @@ def test_the_canonical_form_validates_to_itself(balance_: Any, available: Any, m
     first = event_validate(balance(balance=str(balance_), available=str(available), account_mask=mask))
     again = event_validate({"type": first.type, "link": first.link_id, "payload": first.payload})
     assert again.payload == first.payload
+
+
+def test_a_long_merchant_name_gives_a_title_that_fits_the_inbox() -> None:
+    receipt = {"merchant": "M" * 200, "amount": "1.00", "currency": "GBP", "purchased_at": "2026-01-01T00:00:00Z"}
+    title, body = message_text("receipt", event_validate({"type": "receipt", "link": 7, "payload": receipt}).payload)
+    assert len(title) == TITLE_LENGTH
+    assert title.endswith("…")
+    assert "1.00 GBP" in body
