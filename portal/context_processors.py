@@ -12,9 +12,11 @@ from .models import User
 # (role, label, url name) in the order the header shows them.
 NAVIGATION: list[tuple[User.Role, str, str]] = [
     (User.Role.END_USER, "My banks", "consent:dashboard"),
+    (User.Role.END_USER, "Inbox", "delivery:inbox"),
     (User.Role.PARTNER_MEMBER, "My bank", "partners:home"),
     (User.Role.PLATFORM_STAFF, "Bank reviews", "partners:staff-home"),
     (User.Role.PLATFORM_STAFF, "Usage terms", "partners:staff-terms"),
+    (User.Role.PLATFORM_STAFF, "Deliveries", "delivery:staff-deliveries"),
     (User.Role.PLATFORM_STAFF, "Admin", "admin:index"),
     (User.Role.COMPLIANCE_STAFF, "Audit trail", "compliance:home"),
     (User.Role.COMPLIANCE_STAFF, "Scope reviews", "compliance:scope-reviews"),

@@ -26,13 +26,13 @@ def sign_in(page: Any, email: str, password: str = PASSWORD) -> None:
 @pytest.mark.parametrize(
     ("role", "make_user", "path", "heading", "nav"),
     [
-        ("end-user", UserFactory, "/me/", "My banks", ["My banks"]),
+        ("end-user", UserFactory, "/me/", "My banks", ["My banks", "Inbox"]),
         (
             "platform-staff",
             PlatformStaffFactory,
             "/staff/banks/",
             "Bank reviews",
-            ["Bank reviews", "Usage terms", "Admin"],
+            ["Bank reviews", "Usage terms", "Deliveries", "Admin"],
         ),
         (
             "compliance-staff",
