@@ -112,9 +112,10 @@ class Delivery(models.Model):
     """One event to one channel: the outbox row, its state, and when to try next.
 
     Written in the same transaction as its event; the relay enqueues it after commit, and the
-    sweeper enqueues again what the broker never got (`enqueued_at` empty or stale). A task claims
-    rows by moving them to `sending` with its own task id in `claimed_by`, so a redelivered task
-    (after a worker died) can take back its own rows and nobody else's.
+    sweeper enqueues again what the broker never got (`enqueued_at` empty or stale). A batch locks
+    the rows it sends (`FOR UPDATE SKIP LOCKED`) for the length of its transaction and closes them
+    there, so two tasks holding the same ids never both send one, and a worker that dies mid-batch
+    leaves its rows as they were, for the redelivered task to send.
     """
 
     class Channel(models.TextChoices):
@@ -123,7 +124,6 @@ class Delivery(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting"
-        SENDING = "sending", "Sending"
         DELIVERED = "delivered", "Delivered"
         FAILED = "failed", "Failed, will retry"
         DEAD = "dead", "Dead letter"
@@ -131,7 +131,7 @@ class Delivery(models.Model):
         SUPERSEDED = "superseded", "Superseded by a newer update"
         EXPIRED = "expired", "Past its deliver-by time"
 
-    OPEN_STATUSES = (Status.PENDING, Status.SENDING, Status.FAILED)
+    OPEN_STATUSES = (Status.PENDING, Status.FAILED)
     SENT_STATUSES = (Status.DELIVERED,)
 
     # Indexed by the (event, channel) constraint; every index here costs each status change a write.
@@ -144,8 +144,6 @@ class Delivery(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
     enqueued_at = models.DateTimeField(null=True, blank=True)
-    claimed_by = models.CharField(max_length=64, blank=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -165,7 +163,7 @@ class Delivery(models.Model):
         indexes = [
             models.Index(
                 fields=["next_attempt_at"],
-                condition=Q(status__in=["pending", "sending", "failed"]),
+                condition=Q(status__in=["pending", "failed"]),
                 name="delivery_open_idx",
             ),
             models.Index(fields=["partner", "status", "created_at"], name="delivery_partner_idx"),

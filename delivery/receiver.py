@@ -30,6 +30,7 @@ class ReceiverState:
     fail_status: int = 503
     retry_after: str | None = None
     delay_seconds: float = 0.0
+    arrivals: int = 0  # POSTs that came in, counted before any delay (a sender is mid-send while it waits)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def stats(self) -> dict[str, int]:
@@ -67,6 +68,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         state = self.server.state
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        with state.lock:
+            state.arrivals += 1
         if state.delay_seconds:
             time.sleep(state.delay_seconds)
         with state.lock:

@@ -156,7 +156,7 @@ class QueueDepth:
 
     queue: str
     pending: int
-    sending: int
+    off_broker: int  # waiting, and not handed to the broker (yet, or it was away): the sweeper's share
     retrying: int
     oldest: datetime | None
 
@@ -168,13 +168,13 @@ def queue_depths() -> list[QueueDepth]:
         .values("queue")
         .annotate(
             pending=Count("pk", filter=Q(status=Delivery.Status.PENDING)),
-            sending=Count("pk", filter=Q(status=Delivery.Status.SENDING)),
+            off_broker=Count("pk", filter=Q(status=Delivery.Status.PENDING, enqueued_at__isnull=True)),
             retrying=Count("pk", filter=Q(status=Delivery.Status.FAILED)),
             oldest=Min("created_at"),
         )
         .order_by("queue")
     )
-    return [QueueDepth(r["queue"], r["pending"], r["sending"], r["retrying"], r["oldest"]) for r in rows]
+    return [QueueDepth(r["queue"], r["pending"], r["off_broker"], r["retrying"], r["oldest"]) for r in rows]
 
 
 SHARED_SUMMARY_DAYS = 30

@@ -336,7 +336,7 @@ def _publish(rows: Iterable[tuple[int, str, int]], *, stamped: bool = False) -> 
 class BatchOutcome:
     """Counts of what one batch did, for logs and tests."""
 
-    claimed: int = 0
+    taken: int = 0
     delivered: int = 0
     cancelled: int = 0
     retrying: int = 0
@@ -346,7 +346,7 @@ class BatchOutcome:
 
 @dataclass(slots=True)
 class Outgoing:
-    """A claimed delivery with what sending it needs, read as plain values (no model instances)."""
+    """A due delivery with what sending it needs, read as plain values (no model instances)."""
 
     pk: int
     channel: str
@@ -378,23 +378,31 @@ _OUTGOING_FIELDS = (
 )  # fmt: skip
 
 
-def _claim(*, delivery_ids: Sequence[int], claim: str, now: datetime) -> list[Outgoing]:
-    lease_over = now - settings.DELIVERY_CLAIM_LEASE
-    due = Q(status__in=(Delivery.Status.PENDING, Delivery.Status.FAILED), next_attempt_at__lte=now)
-    mine = Q(status=Delivery.Status.SENDING, claimed_by=claim)
-    stale = Q(status=Delivery.Status.SENDING, claimed_at__lt=lease_over)
-    with transaction.atomic():
-        rows = list(
-            Delivery.objects.filter(pk__any=list(delivery_ids))
-            .filter(due | mine | stale)
-            .select_for_update()
-            .values_list("pk", flat=True)
-        )
-        Delivery.objects.filter(pk__any=rows).update(status=Delivery.Status.SENDING, claimed_by=claim, claimed_at=now)
+def _due(*, delivery_ids: Sequence[int], now: datetime) -> list[Outgoing]:
+    """Return the batch's deliveries that are due, as plain values (read without a lock).
+
+    Filtered by id alone in SQL: with a status or time condition PostgreSQL may prefer to walk the
+    partial index of every open delivery, which during a backlog is far longer than the batch.
+    """
+    rows = Delivery.objects.filter(pk__any=list(delivery_ids)).order_by("event_id", "pk")
     return [
         Outgoing(*values)
-        for values in Delivery.objects.filter(pk__any=rows).order_by("event_id", "pk").values_list(*_OUTGOING_FIELDS)
+        for status, next_attempt_at, *values in rows.values_list("status", "next_attempt_at", *_OUTGOING_FIELDS)
+        if status in Delivery.OPEN_STATUSES and next_attempt_at <= now
     ]
+
+
+def _lock(*, deliveries: list[Outgoing], now: datetime) -> set[int]:
+    """Lock, until the transaction ends, those of `deliveries` still due; skip any another batch holds.
+
+    The lock reads each row's newest version, so one that a batch closed meanwhile shows as closed.
+    """
+    rows = Delivery.objects.filter(pk__any=[d.pk for d in deliveries]).select_for_update(skip_locked=True)
+    return {
+        pk
+        for pk, status, next_attempt_at in rows.values_list("pk", "status", "next_attempt_at")
+        if status in Delivery.OPEN_STATUSES and next_attempt_at <= now
+    }
 
 
 def _superseded_events(deliveries: list[Outgoing]) -> set[int]:
@@ -418,27 +426,27 @@ def _superseded_events(deliveries: list[Outgoing]) -> set[int]:
     }
 
 
-def delivery_send_batch(*, delivery_ids: Sequence[int], claim: str) -> BatchOutcome:
-    """Send a batch of deliveries: claim them, check consent again under a lock, write the inbox, POST the gateway.
+def delivery_send_batch(*, delivery_ids: Sequence[int]) -> BatchOutcome:
+    """Send a batch of deliveries: lock them, check consent again, write the inbox, POST the gateway.
 
-    The consent check holds the grants it rests on (`FOR SHARE`) while the sends happen, in one
-    transaction: a revocation commits either before (and nothing is sent) or after the sends
-    finished, never in between; batches share the lock, so they run side by side. Each delivery is
+    One transaction: the consent check holds the grants it rests on (`FOR SHARE`), then the batch
+    locks its rows (`FOR UPDATE SKIP LOCKED`), sends, and closes them. A revocation commits either
+    before the check (and nothing is sent) or after the sends finished, never in between; batches
+    share the consent lock, so they run side by side; rows another batch holds are skipped, so no
+    delivery is sent by two. A worker that dies mid-batch rolls it all back. Each delivery is
     retried, dead-lettered, cancelled, superseded or expired on its own.
     """
     now = timezone.now()
-    outcome = BatchOutcome()
-    deliveries = _claim(delivery_ids=delivery_ids, claim=claim, now=now)
-    outcome.claimed = len(deliveries)
-    outcome.skipped = len(delivery_ids) - len(deliveries)
-    if not deliveries:
+    outcome = BatchOutcome(skipped=len(delivery_ids))
+    candidates = _due(delivery_ids=delivery_ids, now=now)
+    if not candidates:
         return outcome
-    superseded = _superseded_events(deliveries)
+    superseded = _superseded_events(candidates)
     texts: dict[int, tuple[str, str]] = {}
     closing: dict[str, list[Outgoing]] = defaultdict(list)  # final status → deliveries
     poison: list[Outgoing] = []
     sendable: list[Outgoing] = []
-    for delivery in deliveries:
+    for delivery in candidates:
         if delivery.deliver_by is not None and delivery.deliver_by <= now:
             closing[Delivery.Status.EXPIRED].append(delivery)
         elif delivery.event_id in superseded:
@@ -464,6 +472,15 @@ def delivery_send_batch(*, delivery_ids: Sequence[int], claim: str) -> BatchOutc
             for partner_id, pairs in sorted(pairs_by_bank.items())
             for pair in consent_check_many(partner_id=partner_id, pairs=pairs, hold=True)
         }
+        # Then the rows themselves (after the consent locks, as revocations take them: no deadlock).
+        locked = _lock(deliveries=candidates, now=now)
+        outcome.taken, outcome.skipped = len(locked), len(delivery_ids) - len(locked)
+        if not locked:
+            return outcome
+        for status, rows in closing.items():
+            closing[status] = [d for d in rows if d.pk in locked]
+        poison = [d for d in poison if d.pk in locked]
+        sendable = [d for d in sendable if d.pk in locked]
         inbox: list[Outgoing] = []
         gateway: list[Outgoing] = []
         for delivery in sendable:
@@ -523,7 +540,7 @@ def delivery_send_batch(*, delivery_ids: Sequence[int], claim: str) -> BatchOutc
         if poison:
             _mark_dead(poison, sent_at)
             outcome.dead += len(poison)
-        _rollup_events({d.event_id for d in deliveries})
+        _rollup_events({d.event_id for d in candidates if d.pk in locked})
         if dead:
             _notify_dead(dead)
     return outcome
@@ -575,7 +592,7 @@ def _close(closing: dict[str, list[Outgoing]], at: datetime, outcome: BatchOutco
     for status, rows in closing.items():
         if not rows:
             continue
-        values: dict[str, Any] = {"status": status, "claimed_by": ""}
+        values: dict[str, Any] = {"status": status}
         if status == Delivery.Status.DELIVERED:
             values["delivered_at"] = at
             values["attempts"] = F("attempts") + 1
@@ -599,7 +616,7 @@ def _fail(failed: list[tuple[Outgoing, PostResult]], at: datetime, outcome: Batc
         deliver_by = delivery.deliver_by
         if delay is not None and deliver_by is not None and at + timedelta(seconds=delay) > deliver_by:
             Delivery.objects.filter(pk=delivery.pk).update(
-                status=Delivery.Status.EXPIRED, attempts=delivery.attempts, last_error=error[:300], claimed_by=""
+                status=Delivery.Status.EXPIRED, attempts=delivery.attempts, last_error=error[:300]
             )
             outcome.cancelled += 1
             continue
@@ -614,7 +631,6 @@ def _fail(failed: list[tuple[Outgoing, PostResult]], at: datetime, outcome: Batc
             next_attempt_at=at + timedelta(seconds=delay),
             enqueued_at=at if soon else None,
             last_error=error[:300],
-            claimed_by="",
         )
         outcome.retrying += 1
         if soon:
@@ -634,7 +650,6 @@ def _mark_dead(rows: list[Outgoing], at: datetime) -> None:
             status=Delivery.Status.DEAD,
             attempts=max(delivery.attempts, 1),
             last_error=delivery.last_error,
-            claimed_by="",
         )
 
 
@@ -749,16 +764,11 @@ def outbox_sweep(
     *,
     now: datetime | None = None,
     reenqueue_after: timedelta | None = None,
-    lease: timedelta | None = None,
     limit: int = 5000,
 ) -> int:
-    """Enqueue what the broker never got (or lost), due retries, and stale claims; return how many rows."""
+    """Enqueue what the broker never got (or lost) and due retries; return how many rows."""
     now = now or timezone.now()
     reenqueue_after = settings.DELIVERY_REENQUEUE_AFTER if reenqueue_after is None else reenqueue_after
-    lease = settings.DELIVERY_CLAIM_LEASE if lease is None else lease
-    Delivery.objects.filter(status=Delivery.Status.SENDING, claimed_at__lt=now - lease).update(
-        status=Delivery.Status.PENDING, claimed_by="", enqueued_at=None
-    )
     due = Delivery.objects.filter(
         status__in=(Delivery.Status.PENDING, Delivery.Status.FAILED), next_attempt_at__lte=now
     ).filter(

@@ -50,8 +50,8 @@ def _deliver(task: Task, delivery_ids: list[int], partner_id: int) -> None:
             # This bank already has its share of workers busy: let other banks' batches run first.
             raise task.retry(countdown=1)
         try:
-            outcome = services.delivery_send_batch(delivery_ids=delivery_ids, claim=str(task.request.id))
-        except OperationalError as exc:  # a deadlock or a lost connection: the same task id reclaims its rows
+            outcome = services.delivery_send_batch(delivery_ids=delivery_ids)
+        except OperationalError as exc:  # a deadlock or a lost connection: the batch kept nothing; send it again
             raise task.retry(exc=exc, countdown=2) from exc
     logger.info("batch of bank %s: %s", partner_id, outcome)
 
@@ -83,7 +83,7 @@ def send_webhook(message_id: int) -> None:
 
 @shared_task(name="delivery.tasks.sweep_outbox", acks_late=False, ignore_result=True, time_limit=60)
 def sweep_outbox() -> None:
-    """Enqueue outbox rows the broker never got, due retries and stale claims."""
+    """Enqueue outbox rows the broker never got, and due retries."""
     services.outbox_sweep()
 
 

@@ -40,7 +40,7 @@ def gateway(gateway_server: GatewayReceiver, settings: Any) -> GatewayReceiver:
         state.messages.clear()
         state.order.clear()
         state.received_at.clear()
-        state.duplicates = state.rejected = state.fail_next = 0
+        state.duplicates = state.rejected = state.fail_next = state.arrivals = 0
         state.fail_status, state.retry_after, state.delay_seconds = 503, None, 0.0
     settings.PORTAL_GATEWAY_URL = os.environ["PORTAL_GATEWAY_URL"]
     settings.PORTAL_GATEWAY_SECRET = GATEWAY_SECRET

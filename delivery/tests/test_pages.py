@@ -26,7 +26,7 @@ def _delivered(c: Any, n: int = 3) -> None:
         idempotency_key=None,
         actor=None,
     )
-    services.delivery_send_batch(delivery_ids=list(Delivery.objects.values_list("pk", flat=True)), claim="t")
+    services.delivery_send_batch(delivery_ids=list(Delivery.objects.values_list("pk", flat=True)))
 
 
 def test_the_inbox_shows_one_thread_per_bank_and_only_the_persons_messages(

@@ -94,10 +94,8 @@ def test_a_payload_over_the_size_cap_and_a_keyless_event_are_refused() -> None:
         _intake(c, [balance_event(c.link.pk)] * 501, key="many")
 
 
-def _send(ids: list[int] | None = None, claim: str = "task-1") -> services.BatchOutcome:
-    return services.delivery_send_batch(
-        delivery_ids=ids or list(Delivery.objects.values_list("pk", flat=True)), claim=claim
-    )
+def _send(ids: list[int] | None = None) -> services.BatchOutcome:
+    return services.delivery_send_batch(delivery_ids=ids or list(Delivery.objects.values_list("pk", flat=True)))
 
 
 def test_a_batch_reaches_the_inbox_and_the_gateway_once(gateway: GatewayReceiver) -> None:
@@ -115,7 +113,7 @@ def test_a_batch_reaches_the_inbox_and_the_gateway_once(gateway: GatewayReceiver
     assert outcome.cancelled == 4
     assert InboxMessage.objects.filter(user=c.user).count() == 1
     assert gateway.state.stats()["unique"] == 1
-    assert _send(claim="task-2").claimed == 0  # idempotent: nothing left to send
+    assert _send().taken == 0  # idempotent: nothing left to send
     event = PartnerEvent.objects.get(idempotency_key="e2")
     assert event.status == PartnerEvent.Status.DELIVERED
     assert set(PartnerEvent.objects.exclude(pk=event.pk).values_list("status", flat=True)) == {"cancelled"}
@@ -125,8 +123,7 @@ def test_a_revoke_between_intake_and_send_means_no_send(gateway: GatewayReceiver
     c = consenting()
     _intake(c, [balance_event(c.link.pk, event_id="e")])
     ids = list(Delivery.objects.values_list("pk", flat=True))
-    Delivery.objects.update(status=Delivery.Status.SENDING, claimed_by="task-1", claimed_at=timezone.now())
-    consent_revoke(grant=c.grant, actor=c.user)
+    consent_revoke(grant=c.grant, actor=c.user)  # its on-commit cancellation never ran: the check must catch it
     outcome = _send(ids)
     assert outcome.cancelled == 2
     assert outcome.delivered == 0
@@ -159,7 +156,7 @@ def test_a_failing_gateway_is_retried_with_retry_after_then_dead_lettered(gatewa
     assert row.attempt_log.get().status_code == 503
     gateway.state.fail_next, gateway.state.fail_status = 1, 422  # permanent: no retry
     Delivery.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
-    _send([row.pk], claim="task-2")
+    _send([row.pk])
     row.refresh_from_db()
     assert row.status == Delivery.Status.DEAD
     assert PartnerEvent.objects.get().status == PartnerEvent.Status.PARTIALLY_DELIVERED
@@ -167,7 +164,7 @@ def test_a_failing_gateway_is_retried_with_retry_after_then_dead_lettered(gatewa
     assert message.payload["data"]["deliveries"][0]["id"] == row.pk
     # Replay puts the dead letter back on a fresh schedule.
     assert services.delivery_replay(deliveries=[row], actor=None) == 1
-    _send([row.pk], claim="task-3")
+    _send([row.pk])
     row.refresh_from_db()
     assert row.status == Delivery.Status.DELIVERED
     assert gateway.state.stats()["unique"] == 1

@@ -23,7 +23,7 @@ def _deliver(c: Any, count: int) -> None:
         idempotency_key=None,
         events=[balance_event(c.link.pk, event_id=f"s{n}") for n in range(count)],
     )
-    services.delivery_send_batch(delivery_ids=list(Delivery.objects.values_list("pk", flat=True)), claim="t")
+    services.delivery_send_batch(delivery_ids=list(Delivery.objects.values_list("pk", flat=True)))
 
 
 @pytest.mark.parametrize("count", [2, 5])

@@ -256,9 +256,8 @@ DELIVERY_BATCH_SIZE = env.int("DELIVERY_BATCH_SIZE", default=500)
 # Batch tasks one bank may run at once across every worker (counted in the cache: set CACHE_URL to
 # Redis when workers run in more than one process), so one flooding or slow bank cannot take them all.
 DELIVERY_BANK_CONCURRENCY = env.int("DELIVERY_BANK_CONCURRENCY", default=4)
-# The sweeper re-enqueues rows the broker never got after this long, and takes back stale claims.
+# The sweeper re-enqueues rows the broker never got (or that a relay stamped and never sent) after this long.
 DELIVERY_REENQUEUE_AFTER = timedelta(seconds=env.int("DELIVERY_REENQUEUE_AFTER_SECONDS", default=60))
-DELIVERY_CLAIM_LEASE = timedelta(seconds=env.int("DELIVERY_CLAIM_LEASE_SECONDS", default=300))
 # A webhook endpoint that fails without a single success for this long is disabled, with a notice.
 DELIVERY_WEBHOOK_DISABLE_AFTER = timedelta(days=env.int("DELIVERY_WEBHOOK_DISABLE_AFTER_DAYS", default=5))
 # Largest event payload accepted, in bytes of JSON.
