@@ -69,10 +69,11 @@ def database_url_for_worker() -> str:
 
 
 class CeleryWorkerProcess:
-    """A `celery worker` subprocess against the test database and the configured broker."""
+    """A `celery worker` subprocess against the test database and the configured broker (or `broker_url`)."""
 
-    def __init__(self, log_path: Path) -> None:
+    def __init__(self, log_path: Path, broker_url: str | None = None) -> None:
         self.log_path = log_path
+        self.broker_url = broker_url
         self.name = f"test-{uuid.uuid4().hex[:8]}@%h"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -83,8 +84,9 @@ class CeleryWorkerProcess:
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "portal.settings.test",
             "DATABASE_URL": database_url_for_worker(),
+            **({"CELERY_BROKER_URL": self.broker_url} if self.broker_url else {}),
         }
-        with app.connection_for_write() as conn:  # leftovers of an earlier run must not run now
+        with app.connection_for_write(self.broker_url) as conn:  # leftovers of an earlier run must not run now
             for queue in ("default", "fraud"):
                 if _queue_exists(conn, queue):
                     conn.default_channel.queue_purge(queue)

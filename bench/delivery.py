@@ -374,6 +374,9 @@ def main() -> int:
           f"({paced_count} events at {half_rate:.0f}/s in batches of 100)")  # fmt: skip
     print(f"  peak worker RSS                             : {rss.peak_total / 1024:.0f} MiB in all, "
           f"{rss.peak_process / 1024:.0f} MiB largest process")  # fmt: skip
+    top = max(baseline_rate, full_rate)
+    for label, rate in (("baseline", baseline_rate), ("full path", full_rate)):
+        print(f"  {label:<10} {'█' * max(1, round(48 * rate / top)):<48} {rate:7.0f} messages/s")
     stats = gateway.state.stats()
     posted = warm + args.messages + paced_count
     print(f"  check: {posted} events posted in all; inbox {InboxMessage.objects.filter(partner=bank).count()}, "

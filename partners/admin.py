@@ -41,6 +41,7 @@ class PartnerAdmin(admin.ModelAdmin[Partner]):
     search_fields = ["legal_name", "slug"]
     readonly_fields = ["status", "created_at", "updated_at"]
     inlines = [MembershipInline]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # a bank's site is https
 
 
 @admin.register(PartnerApiKey)

@@ -1,10 +1,14 @@
-"""Delivery test fixtures: a gateway receiver on a fixed loopback port that the worker process also uses."""
+"""Delivery test fixtures: a gateway receiver on a fixed loopback port that the worker process also uses,
+and a Redis of a test's own that it may stop and start."""
 
 from __future__ import annotations
 
 import base64
 import os
+import shutil
 import socket
+import subprocess
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -45,3 +49,52 @@ def gateway(gateway_server: GatewayReceiver, settings: Any) -> GatewayReceiver:
     settings.PORTAL_GATEWAY_URL = os.environ["PORTAL_GATEWAY_URL"]
     settings.PORTAL_GATEWAY_SECRET = GATEWAY_SECRET
     return gateway_server
+
+
+class PrivateRedis:
+    """A `redis-server` on a free loopback port, keeping nothing on disk, that a test may kill and restart."""
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """Return the broker URL of this server."""
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout: float = 10) -> None:
+        """Start the server and return once it answers."""
+        self.process = subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as probe:
+                    probe.sendall(b"PING\r\n")
+                    if probe.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"redis-server did not answer on port {self.port} within {timeout}s")
+
+    def kill(self) -> None:
+        """Stop the server at once, as a crash would (what it held is gone)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(5)
+
+
+@pytest.fixture
+def private_redis() -> Iterator[PrivateRedis]:
+    """Yield a running Redis of this test's own; it is killed afterwards."""
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is not installed; the broker-restart test needs it (Debian: redis-server).")
+    server = PrivateRedis()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()

@@ -9,6 +9,8 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,11 +19,12 @@ import pytest
 from django.db import connection, transaction
 from kombu.exceptions import OperationalError as BrokerDown
 
-from conftest import wait_for
+from conftest import ARTIFACTS, CeleryWorkerProcess, wait_for
 from consent.services import consent_revoke
 from delivery import services
 from delivery.models import Delivery, InboxMessage, PartnerEvent
 from delivery.receiver import GatewayReceiver
+from delivery.tests.conftest import PrivateRedis
 from delivery.tests.factories import balance_event, consenting
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -93,6 +96,58 @@ def test_a_broker_down_at_intake_loses_nothing(
     assert services.outbox_sweep() == 10
     wait_for(_all_settled, timeout=20)
     _assert_each_once(c, gateway, 5)
+
+
+@contextmanager
+def _publishing_to(broker_url: str) -> Iterator[None]:
+    """Have this process's Celery app (the relay and the sweeper) publish to `broker_url` for a while."""
+    from portal.celery import app
+
+    def point_at(url: str | None) -> None:
+        app.conf.broker_write_url = url  # what publishing connects to; None: the configured broker again
+        app._pool = None  # the connection pools were made for the other broker: let them be made again
+        app.amqp._producer_pool = None
+
+    point_at(broker_url)
+    try:
+        yield
+    finally:
+        point_at(None)
+
+
+def test_the_broker_restarted_loses_nothing_and_shows_nothing_twice(
+    gateway: GatewayReceiver, private_redis: PrivateRedis, settings: Any
+) -> None:
+    """Redis dies holding queued batches (it keeps nothing on disk), intake goes on while it is down,
+    then it comes back empty: the worker reconnects, the sweeper re-sends, everything arrives once."""
+    settings.DELIVERY_BATCH_SIZE = 10
+    worker = CeleryWorkerProcess(ARTIFACTS / "celery-worker-broker-restart.log", broker_url=private_redis.url)
+    with _publishing_to(private_redis.url):
+        worker.start()
+        try:
+            c = consenting()
+            _intake(c, [balance_event(c.link.pk, event_id=f"a{i}") for i in range(5)])
+            wait_for(_all_settled, timeout=20)
+
+            # Batches queued in the broker when it dies: a slow gateway keeps the worker on the first one.
+            gateway.state.delay_seconds = 1.0
+            before = gateway.state.arrivals
+            _intake(c, [balance_event(c.link.pk, event_id=f"q{i}") for i in range(20)])
+            wait_for(lambda: gateway.state.arrivals > before, timeout=20)
+            private_redis.kill()
+
+            # While it is down the bank's posts still succeed; what could not be handed over waits.
+            items = _intake(c, [balance_event(c.link.pk, event_id=f"d{i}") for i in range(5)])
+            assert {item.outcome for item in items} == {"accepted"}
+            waiting = Delivery.objects.filter(event__idempotency_key__startswith="d", enqueued_at__isnull=True)
+            assert waiting.count() == 10
+
+            gateway.state.delay_seconds = 0.0
+            private_redis.start()  # back, and empty
+            _sweep_until_settled(timeout=60)
+            _assert_each_once(c, gateway, 30)
+        finally:
+            worker.stop()
 
 
 def test_a_gateway_down_for_a_while_then_back_gets_everything_once(
