@@ -98,13 +98,17 @@ class Command(BaseCommand):
                         "Nobody has granted the bank anything yet: link it as a person and grant a scope."
                     )
                 else:
-                    batch = [rng.choice(events) for _ in range(min(options["size"], 500))]
-                    for event in batch:
-                        event["event_id"] = f"sim-{uuid.uuid4().hex}"
+                    # A copy per pick: the same person may get two updates, each with its own id.
+                    batch = [
+                        {**rng.choice(events), "event_id": f"sim-{uuid.uuid4().hex}"}
+                        for _ in range(min(options["size"], 500))
+                    ]
                     answer = client.post("/api/v1/events/", json={"events": batch})
                     body = answer.json()
+                    codes = sorted({r["error"]["code"] for r in body.get("results", []) if r.get("error")})
                     self.stdout.write(
-                        f"Posted {len(batch)}: {body.get('accepted', 0)} accepted, {body.get('refused', 0)} refused."
+                        f"Posted {len(batch)}: {body.get('accepted', 0)} accepted, {body.get('refused', 0)} refused"
+                        + (f" ({', '.join(codes)})." if codes else ".")
                     )
                     sent += 1
                 time.sleep(options["interval"])
