@@ -1,4 +1,4 @@
-"""Forms for site pages: sign-up and the person's settings."""
+"""Forms for site pages: sign-up and the person's settings; telling a form's resend from its first sending."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import password_validation
+from django.core.cache import cache
+from django.http import HttpRequest
 
 from .models import User
 
@@ -51,3 +53,15 @@ class SignUpForm(forms.Form):
             except forms.ValidationError as error:
                 self.add_error("password1", error)
         return cleaned
+
+
+def sent_before(request: HttpRequest) -> bool:
+    """Return True when this form (its `{% once_field %}` token) was sent before: a reload or a double click.
+
+    For forms whose answer cannot be repeated, like a secret shown once: the view says so instead of
+    making another. The token is remembered for a day, per person, in the cache.
+    """
+    token = request.POST.get("once", "")[:64]
+    if not token:
+        return False
+    return not cache.add(f"form-once:{request.user.pk}:{token}", True, timeout=24 * 3600)

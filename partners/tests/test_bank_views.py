@@ -575,6 +575,34 @@ def test_a_new_key_is_shown_once_and_works(bank: Bank) -> None:
     assert raw_key not in str(dict(client.session))
 
 
+def test_a_form_sent_again_makes_no_second_secret_and_says_why(bank: Bank) -> None:
+    client = bank.client(bank.manager)
+    page = client.get(bank.url("keys")).content.decode()
+    assert 'name="once"' in page  # the browser's form carries its token
+    key_form = {"name": "Server", "environment": "sandbox", "once": "k1"}
+    assert client.post(bank.url("keys"), key_form).status_code == 200
+    again = client.post(bank.url("keys"), key_form, follow=True)  # a reload of the page with the secret
+    assert again.redirect_chain[-1][0] == bank.url("keys")
+    assert "nothing new was made" in _said(again)
+    assert PartnerApiKey.objects.count() == 1
+    key = PartnerApiKey.objects.get()
+    client.post(bank.url("key-rotate", pk=key.pk), {"once": "r1"})
+    assert "nothing new was made" in _said(client.post(bank.url("key-rotate", pk=key.pk), {"once": "r1"}, follow=True))
+    assert PartnerApiKey.objects.count() == 2
+
+    endpoint_form = {"url": "https://bank.example/h", "event_types": ["consent.granted"], "once": "w1"}
+    client.post(bank.url("webhooks"), endpoint_form)
+    assert "nothing new was made" in _said(client.post(bank.url("webhooks"), endpoint_form, follow=True))
+    endpoint = WebhookEndpoint.objects.get()
+    client.post(bank.url("webhook-rotate-secret", pk=endpoint.pk), {"once": "s1"})
+    secret = WebhookEndpoint.objects.get().secret
+    client.post(bank.url("webhook-rotate-secret", pk=endpoint.pk), {"once": "s1"})
+    assert WebhookEndpoint.objects.get().secret == secret
+    # Another person's token is theirs: the same value from someone else is a first sending.
+    assert bank.client(bank.developer).post(bank.url("keys"), key_form).status_code == 200
+    assert PartnerApiKey.objects.count() == 3
+
+
 def test_a_suspended_bank_gets_no_key(bank: Bank) -> None:
     Partner.objects.filter(pk=bank.partner.pk).update(status=Partner.Status.SUSPENDED)
     response = bank.client(bank.manager).post(bank.url("keys"), {"name": "Server", "environment": "sandbox"})

@@ -20,6 +20,7 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.errors import ApplicationError, show_on_form
+from portal.forms import sent_before
 from portal.models import User
 from portal.requests import client_ip, user_agent
 from portal.roles import role_required
@@ -103,6 +104,12 @@ def _access(request: HttpRequest, slug: str) -> BankAccess:
     if partner is None:
         raise Http404("No such bank among yours.")
     return BankAccess(partner, user, user.has_perm(MANAGE, partner), user.has_perm(MANAGE_MEMBERS, partner))
+
+
+RESENT = (
+    "That form was already sent, so nothing new was made: a secret is shown only once. "
+    "If it was not copied, rotate it to get a new one."
+)
 
 
 def _secret_once(request: HttpRequest, access: BankAccess, section: str, **context: Any) -> HttpResponse:
@@ -530,6 +537,9 @@ def keys(request: HttpRequest, slug: str) -> HttpResponse:
     form = ApiKeyForm(request.POST or None)
     if request.method == "POST":
         access.require_manage()
+        if sent_before(request):
+            messages.info(request, RESENT)
+            return redirect("partners:keys", slug=slug)
         if form.is_valid():
             try:
                 key, raw_key = services.partner_api_key_create(
@@ -568,6 +578,9 @@ def key_rotate(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     access = _access(request, slug)
     key = _key(access, pk)
     access.require_manage()
+    if sent_before(request):
+        messages.info(request, RESENT)
+        return redirect("partners:keys", slug=slug)
     try:
         new_key, raw_key = services.partner_api_key_rotate(key=key, actor=access.user)
     except ApplicationError as error:
@@ -595,6 +608,9 @@ def webhooks(request: HttpRequest, slug: str) -> HttpResponse:
     form = WebhookEndpointForm(request.POST or None)
     if request.method == "POST":
         access.require_manage()
+        if sent_before(request):
+            messages.info(request, RESENT)
+            return redirect("partners:webhooks", slug=slug)
         if form.is_valid():
             try:
                 endpoint, secret = services.webhook_endpoint_create(
@@ -644,6 +660,9 @@ def webhook_rotate_secret(request: HttpRequest, slug: str, pk: int) -> HttpRespo
     access = _access(request, slug)
     endpoint = _endpoint(access, pk)
     access.require_manage()
+    if sent_before(request):
+        messages.info(request, RESENT)
+        return redirect("partners:webhooks", slug=slug)
     endpoint, secret = services.webhook_endpoint_rotate_secret(endpoint=endpoint, actor=access.user)
     return _secret_once(request, access, "webhooks", kind="rotated_webhook", endpoint=endpoint, secret=secret)
 
