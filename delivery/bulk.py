@@ -26,12 +26,16 @@ def bulk_insert(model: type[models.Model], rows: Sequence[Mapping[str, Any]], *,
 
     With `with_ids` the ids are taken from the table's sequence first (one query) and returned in
     the rows' order; without, nothing is returned. A constraint a row breaks raises Django's
-    IntegrityError, as `bulk_create` would, and the transaction keeps none of the rows.
+    IntegrityError, as `bulk_create` would, and the transaction keeps none of the rows. Fields'
+    `pre_save` does not run, so an `auto_now` field must be given in the rows.
     """
     if not rows:
         return []
     meta = model._meta
     given = set(rows[0])
+    unset = [f.name for f in meta.concrete_fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
+    if any(name not in given for name in unset):
+        raise ValueError(f"bulk_insert does not fill auto_now fields: give {', '.join(unset)} in each row.")
     if connection.vendor != "postgresql":
         created = model._default_manager.bulk_create([model(**row) for row in rows])
         return [obj.pk for obj in created] if with_ids else []

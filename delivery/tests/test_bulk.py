@@ -12,6 +12,7 @@ from django.utils import timezone
 from delivery.bulk import bulk_insert
 from delivery.models import Delivery, DeliveryAttempt, PartnerEvent
 from delivery.tests.factories import Consenting, consenting
+from partners.models import Partner
 
 pytestmark = pytest.mark.django_db
 
@@ -59,3 +60,8 @@ def test_a_broken_constraint_is_an_integrity_error_and_writes_nothing() -> None:
         bulk_insert(PartnerEvent, _events(c, ["b", "a"]), with_ids=True)
     assert list(PartnerEvent.objects.values_list("idempotency_key", flat=True)) == ["a"]
     assert bulk_insert(PartnerEvent, []) == []
+
+
+def test_a_model_with_auto_now_fields_must_give_them() -> None:
+    with pytest.raises(ValueError, match="auto_now"):
+        bulk_insert(Partner, [{"legal_name": "X"}])
