@@ -275,6 +275,7 @@ def main() -> int:
                 raise SystemExit("a phase timed out")
             time.sleep(0.1)
         seconds = time.monotonic() - started
+        show(ours.filter(status=Delivery.Status.DELIVERED).count())  # the bar ends where the phase did
         latencies = sorted(
             (delivered_at - created_at).total_seconds()
             for created_at, delivered_at in ours.filter(status=Delivery.Status.DELIVERED).values_list(
