@@ -31,13 +31,17 @@ class Consenting:
     api_key: str
 
 
-def published_balances_scope(partner: Partner) -> DataScope:
-    """Return `balances.read` of `partner`, declared through the service and marked published directly.
+def published_balances_scope(
+    partner: Partner, code: str = "balances.read", purposes: list[str] | None = None
+) -> DataScope:
+    """Return scope `code` of `partner` (balances, for account updates unless `purposes` says otherwise),
+    declared through the service and marked published directly.
 
     Directly, because `partners.services.scope_publish` locks with `select_for_update()` across a
     nullable `select_related`, which PostgreSQL refuses (reported to the partners owners).
     """
-    scope = scope_create(partner=partner, code="balances.read", actor=None, **SCOPE_CONTENT)
+    content = {**SCOPE_CONTENT, "purposes": purposes or SCOPE_CONTENT["purposes"]}
+    scope = scope_create(partner=partner, code=code, actor=None, **content)
     version = scope.versions.get()
     version.status, version.published_at = DataScopeVersion.Status.PUBLISHED, timezone.now()
     version.save(update_fields=["status", "published_at"])
