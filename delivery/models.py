@@ -85,11 +85,6 @@ class PartnerEvent(models.Model):
     def __str__(self) -> str:
         return f"event {self.pk} ({self.type}) of {self.partner_id}"
 
-    @property
-    def queue(self) -> str:
-        """Return the Celery queue this event's deliveries travel on."""
-        return self.queue_for(self.type)
-
     @staticmethod
     def queue_for(event_type: str) -> str:
         """Return the Celery queue events of `event_type` travel on: fraud alerts go alone."""
@@ -132,7 +127,6 @@ class Delivery(models.Model):
         EXPIRED = "expired", "Past its deliver-by time"
 
     OPEN_STATUSES = (Status.PENDING, Status.FAILED)
-    SENT_STATUSES = (Status.DELIVERED,)
 
     # Indexed by the (event, channel) constraint; every index here costs each status change a write.
     event = models.ForeignKey(PartnerEvent, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
@@ -175,7 +169,12 @@ class Delivery(models.Model):
     @property
     def public_id(self) -> str:
         """Return the id receivers dedupe on."""
-        return f"dlv_{self.pk}"
+        return self.public_id_for(self.pk)
+
+    @staticmethod
+    def public_id_for(pk: int) -> str:
+        """Return the id receivers dedupe on for delivery `pk`."""
+        return f"dlv_{pk}"
 
 
 class DeliveryAttempt(models.Model):

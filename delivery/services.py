@@ -367,8 +367,8 @@ class Outgoing:
 
     @property
     def public_id(self) -> str:
-        """Return the id receivers dedupe on (as Delivery.public_id)."""
-        return f"dlv_{self.pk}"
+        """Return the id receivers dedupe on."""
+        return Delivery.public_id_for(self.pk)
 
 
 _OUTGOING_FIELDS = (
@@ -376,6 +376,10 @@ _OUTGOING_FIELDS = (
     "event__link_id", "event__link__user_id", "event__deliver_by", "event__created_at", "event__supersession_key",
     "event__supersedes_at",
 )  # fmt: skip
+
+
+def _is_due(status: str, next_attempt_at: datetime, now: datetime) -> bool:
+    return status in Delivery.OPEN_STATUSES and next_attempt_at <= now
 
 
 def _due(*, delivery_ids: Sequence[int], now: datetime) -> list[Outgoing]:
@@ -388,7 +392,7 @@ def _due(*, delivery_ids: Sequence[int], now: datetime) -> list[Outgoing]:
     return [
         Outgoing(*values)
         for status, next_attempt_at, *values in rows.values_list("status", "next_attempt_at", *_OUTGOING_FIELDS)
-        if status in Delivery.OPEN_STATUSES and next_attempt_at <= now
+        if _is_due(status, next_attempt_at, now)
     ]
 
 
@@ -401,7 +405,7 @@ def _lock(*, deliveries: list[Outgoing], now: datetime) -> set[int]:
     return {
         pk
         for pk, status, next_attempt_at in rows.values_list("pk", "status", "next_attempt_at")
-        if status in Delivery.OPEN_STATUSES and next_attempt_at <= now
+        if _is_due(status, next_attempt_at, now)
     }
 
 
@@ -703,7 +707,7 @@ def delivery_cancel_for_consent(*, link_id: int, partner_id: int, reason: str) -
     """Cancel the queued deliveries on a link that the consent check no longer allows; return how many."""
     with transaction.atomic():
         open_rows = Delivery.objects.filter(
-            event__link_id=link_id, partner_id=partner_id, status__in=(Delivery.Status.PENDING, Delivery.Status.FAILED)
+            event__link_id=link_id, partner_id=partner_id, status__in=Delivery.OPEN_STATUSES
         )
         types = set(open_rows.values_list("event__type", flat=True).distinct())
         refused = [t for t in types if not consent_check(partner_id=partner_id, link_id=link_id, message_type=t)]
@@ -724,9 +728,7 @@ def delivery_cancel_for_consent(*, link_id: int, partner_id: int, reason: str) -
 def delivery_cancel_for_partner(*, partner_id: int, reason: str) -> int:
     """Cancel every queued delivery of a bank (it was suspended or withdrawn); return how many."""
     with transaction.atomic():
-        rows = Delivery.objects.filter(
-            partner_id=partner_id, status__in=(Delivery.Status.PENDING, Delivery.Status.FAILED)
-        )
+        rows = Delivery.objects.filter(partner_id=partner_id, status__in=Delivery.OPEN_STATUSES)
         event_ids = set(rows.values_list("event_id", flat=True))
         count = rows.update(status=Delivery.Status.CANCELLED, last_error=f"Cancelled: the bank was {reason}.")
         if count:
@@ -769,9 +771,7 @@ def outbox_sweep(
     """Enqueue what the broker never got (or lost) and due retries; return how many rows."""
     now = now or timezone.now()
     reenqueue_after = settings.DELIVERY_REENQUEUE_AFTER if reenqueue_after is None else reenqueue_after
-    due = Delivery.objects.filter(
-        status__in=(Delivery.Status.PENDING, Delivery.Status.FAILED), next_attempt_at__lte=now
-    ).filter(
+    due = Delivery.objects.filter(status__in=Delivery.OPEN_STATUSES, next_attempt_at__lte=now).filter(
         Q(enqueued_at__isnull=True, created_at__lte=now - timedelta(seconds=2))
         | Q(enqueued_at__lt=now - reenqueue_after)
     )

@@ -48,7 +48,7 @@ def test_bulk_answers_match_single_answers(django_assert_num_queries: Any) -> No
     assert consent_check_many(partner_id=bank.pk, pairs=pairs) == set()
 
 
-def test_held_answers_match_and_need_a_transaction() -> None:
+def test_held_answers_match_unheld_ones() -> None:
     bank = live_bank("balances.read")
     link = link_for(UserFactory(), bank)
     grant_for(link)
@@ -66,6 +66,8 @@ def test_held_grants_let_other_batches_in_but_make_a_revoke_or_suspension_wait()
     link = link_for(UserFactory(), bank)
     grant = grant_for(link)
     pairs = {(link.pk, "balance_update")}
+    with pytest.raises(RuntimeError, match="needs a transaction"):  # a lock outside one would end at once
+        consent_check_many(partner_id=bank.pk, pairs=pairs, hold=True)
     holding, release = threading.Event(), threading.Event()
     outcomes: dict[str, str] = {}
 
