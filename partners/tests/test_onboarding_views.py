@@ -288,3 +288,29 @@ def test_the_wrong_person_signs_out_and_the_link_waits_for_the_right_one(client:
     assert response["Location"] == f"/invitations/{token}/"
     page = open_link(client, token)
     assert f'href="/accounts/login/?next={ACCEPT}"' in page.content.decode()
+
+
+def test_applications_from_one_address_are_limited_and_mistakes_do_not_count(client: Client, settings: Any) -> None:
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "partner_application": "2/hour",
+        },
+    }
+
+    def application(n: int) -> dict[str, str]:
+        return {**FORM, "legal_name": f"Bank {n} plc", "identifier_type": "regulator", "identifier": f"REG-{n}",
+                "manager_email": f"m{n}@bank{n}.example"}  # fmt: skip
+
+    for n in range(3):  # mistakes: shown beside the field, not counted
+        assert client.post("/partners/apply/", {**application(n), "manager_email": "nope"}).status_code == 200
+    assert client.post("/partners/apply/", application(1)).status_code == 302
+    assert client.post("/partners/apply/", application(2)).status_code == 302
+    refused = client.post("/partners/apply/", application(3))
+    assert refused.status_code == 429
+    assert "Too many applications came from your network" in refused.content.decode()
+    assert "Try again in 60 minutes" in refused.content.decode()
+    assert Partner.objects.count() == 2
+    other = Client(REMOTE_ADDR="192.0.2.7")  # another network is not held back
+    assert other.post("/partners/apply/", application(4)).status_code == 302

@@ -15,6 +15,7 @@ from portal.models import User
 from portal.requests import client_ip
 from portal.services import user_sign_up
 
+from ..api.throttling import ApplicationRateThrottle
 from ..forms_onboarding import InvitationAccountForm, PartnerApplicationForm
 from ..models import Invitation
 from ..selectors import invitation_email_has_account
@@ -26,6 +27,18 @@ APPLIED_SESSION_KEY = "partners_applied"
 def apply(request: HttpRequest) -> HttpResponse:
     """Let a bank apply to join; its first manager confirms their email through an invitation."""
     form = PartnerApplicationForm(request.POST or None)
+    throttle = ApplicationRateThrottle()
+    if request.method == "POST" and form.is_valid() and not throttle.allows(request):
+        minutes = max(1, round((throttle.wait() or 60) / 60))
+        show_on_form(
+            form,
+            ApplicationError(
+                f"Too many applications came from your network in a short time. Try again in {minutes} minutes, "
+                "or write to the platform team if several banks apply from one office.",
+                code="rate_limited",
+            ),
+        )
+        return render(request, "partners/onboarding/apply.html", {"form": form}, status=429)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

@@ -148,7 +148,11 @@ REST_FRAMEWORK = {
         "partners.api.permissions.TermsAccepted",
     ],
     "DEFAULT_THROTTLE_CLASSES": ["partners.api.throttling.ApiKeyRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"api_key": env.str("PORTAL_API_RATE", default="1200/min")},
+    "DEFAULT_THROTTLE_RATES": {
+        "api_key": env.str("PORTAL_API_RATE", default="1200/min"),
+        # Bank applications from one address (the public form at /partners/apply/).
+        "partner_application": env.str("PORTAL_APPLY_RATE", default="5/hour"),
+    },
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.Pagination",
