@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from django.conf import settings
 from pydantic import (
@@ -30,7 +30,8 @@ from pydantic_core import ErrorDetails, PydanticCustomError
 
 from .models import EventType
 
-SHIPPING_STATUSES = ("label_created", "in_transit", "out_for_delivery", "delivered", "exception")
+ShippingStatus = Literal["label_created", "in_transit", "out_for_delivery", "delivered", "exception"]
+SHIPPING_STATUSES: tuple[str, ...] = get_args(ShippingStatus)
 MAX_BATCH = 500
 
 
@@ -129,7 +130,7 @@ class ShippingUpdatePayload(Contract):
 
     carrier: Carrier
     tracking_number: TrackingNumber
-    status: Literal["label_created", "in_transit", "out_for_delivery", "delivered", "exception"]
+    status: ShippingStatus
     eta: Moment | SkipJsonSchema[None] = None
 
 

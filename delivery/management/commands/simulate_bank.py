@@ -13,11 +13,12 @@ import httpx
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from delivery.payloads import SHIPPING_STATUSES
 from portal.management.commands.seed_demo import DEMO_API_KEY
 
 MERCHANTS = ["Corner Grocer", "Rail Tickets Ltd", "Book Nook", "Coffee Cart", "City Pharmacy", "Hardware Hut"]
 CARRIERS = ["Royal Post", "ParcelGo", "QuickShip"]
-SHIPPING = ["label_created", "in_transit", "out_for_delivery", "delivered"]
+SHIPPING = [status for status in SHIPPING_STATUSES if status != "exception"]  # the everyday ones
 
 
 def _now() -> str:
