@@ -112,6 +112,14 @@ RESENT = (
 )
 
 
+def _already_sent(request: HttpRequest, slug: str, page: str) -> HttpResponse | None:
+    """Return a redirect to `page` that says why, when this form was sent before (a reloaded secret page)."""
+    if not sent_before(request):
+        return None
+    messages.info(request, RESENT)
+    return redirect(page, slug=slug)
+
+
 def _secret_once(request: HttpRequest, access: BankAccess, section: str, **context: Any) -> HttpResponse:
     """Show a new secret in this response only: never stored, never cached, never in a message."""
     response = render(request, "partners/bank/secret_once.html", access.context(section, **context))
@@ -537,9 +545,8 @@ def keys(request: HttpRequest, slug: str) -> HttpResponse:
     form = ApiKeyForm(request.POST or None)
     if request.method == "POST":
         access.require_manage()
-        if sent_before(request):
-            messages.info(request, RESENT)
-            return redirect("partners:keys", slug=slug)
+        if (resent := _already_sent(request, slug, "partners:keys")) is not None:
+            return resent
         if form.is_valid():
             try:
                 key, raw_key = services.partner_api_key_create(
@@ -578,9 +585,8 @@ def key_rotate(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     access = _access(request, slug)
     key = _key(access, pk)
     access.require_manage()
-    if sent_before(request):
-        messages.info(request, RESENT)
-        return redirect("partners:keys", slug=slug)
+    if (resent := _already_sent(request, slug, "partners:keys")) is not None:
+        return resent
     try:
         new_key, raw_key = services.partner_api_key_rotate(key=key, actor=access.user)
     except ApplicationError as error:
@@ -608,9 +614,8 @@ def webhooks(request: HttpRequest, slug: str) -> HttpResponse:
     form = WebhookEndpointForm(request.POST or None)
     if request.method == "POST":
         access.require_manage()
-        if sent_before(request):
-            messages.info(request, RESENT)
-            return redirect("partners:webhooks", slug=slug)
+        if (resent := _already_sent(request, slug, "partners:webhooks")) is not None:
+            return resent
         if form.is_valid():
             try:
                 endpoint, secret = services.webhook_endpoint_create(
@@ -660,9 +665,8 @@ def webhook_rotate_secret(request: HttpRequest, slug: str, pk: int) -> HttpRespo
     access = _access(request, slug)
     endpoint = _endpoint(access, pk)
     access.require_manage()
-    if sent_before(request):
-        messages.info(request, RESENT)
-        return redirect("partners:webhooks", slug=slug)
+    if (resent := _already_sent(request, slug, "partners:webhooks")) is not None:
+        return resent
     endpoint, secret = services.webhook_endpoint_rotate_secret(endpoint=endpoint, actor=access.user)
     return _secret_once(request, access, "webhooks", kind="rotated_webhook", endpoint=endpoint, secret=secret)
 
