@@ -166,11 +166,6 @@ class Delivery(models.Model):
     def __str__(self) -> str:
         return f"delivery {self.pk} ({self.channel}, {self.status})"
 
-    @property
-    def public_id(self) -> str:
-        """Return the id receivers dedupe on."""
-        return self.public_id_for(self.pk)
-
     @staticmethod
     def public_id_for(pk: int) -> str:
         """Return the id receivers dedupe on for delivery `pk`."""
