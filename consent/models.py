@@ -180,18 +180,9 @@ class ConsentGrant(models.Model):
         """Return the message types this grant allows, in the platform's order."""
         return message_types_in(self.message_types_mask)
 
-    @property
-    def is_active(self) -> bool:
-        """Return True while the grant is in force now."""
-        return self.status == self.Status.ACTIVE and self.expires_at > timezone.now()
-
     def is_expired(self, at: datetime | None = None) -> bool:
         """Return True once the grant's expiry has passed, whatever its stored status says."""
         return self.expires_at <= (at or timezone.now())
-
-    def allows(self, message_type: str) -> bool:
-        """Return True when the grant is in force and `message_type` is switched on."""
-        return self.is_active and bool(self.message_types_mask & MESSAGE_TYPE_BITS.get(message_type, 0))
 
 
 class ConsentEvent(models.Model):

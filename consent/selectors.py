@@ -1,14 +1,13 @@
-"""Reads of consent: the consent check, and what a person or a bank may see of links and grants."""
+"""Reads of consent: what a person or a bank may see of links and grants (the consent check is `rules`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connection
-from django.db.models import Case, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, Exists, OuterRef, Prefetch, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
 from partners.models import (
@@ -17,7 +16,6 @@ from partners.models import (
     DataScopeVersion,
     MessageType,
     Partner,
-    PartnerMembership,
     Purpose,
     TermsAcceptance,
     UsageTerms,
@@ -25,115 +23,18 @@ from partners.models import (
 from portal.models import User
 
 from .models import AccountLink, ConsentEvent, ConsentGrant
-from .purposes import MESSAGE_TYPE_BITS, message_types_for, purpose_of
-
-
-def consent_check(*, partner_id: int, link_id: int, message_type: str, at: datetime | None = None) -> bool:
-    """Return True when bank `partner_id` may send `message_type` to the person behind `link_id` at `at`.
-
-    The purpose comes from the message type (`consent.purposes`). One query, served by the partial
-    index `consent_grant_check_idx` on (link, purpose, expires_at) WHERE status = 'active':
-    an active, unexpired grant on this link, of this bank, for the purpose, with the message type's
-    bit set, while the bank is sandbox or live. A revocation or expiry fails it from its commit on.
-    """
-    purpose = purpose_of(message_type)
-    bit = MESSAGE_TYPE_BITS.get(message_type)
-    if purpose is None or bit is None:
-        return False
-    return (
-        ConsentGrant.objects.filter(
-            link_id=link_id,
-            purpose=purpose,
-            status=ConsentGrant.Status.ACTIVE,
-            expires_at__gt=at or timezone.now(),
-            partner_id=partner_id,
-            partner__status__in=(Partner.Status.SANDBOX, Partner.Status.LIVE),
-        )
-        .alias(allowed_bit=F("message_types_mask").bitand(bit))
-        .filter(allowed_bit__gt=0)
-        .exists()
-    )
-
-
-def consent_check_many(
-    *, partner_id: int, pairs: Iterable[tuple[int, str]], at: datetime | None = None, hold: bool = False
-) -> set[tuple[int, str]]:
-    """Return which (link id, message type) pairs bank `partner_id` may send to now: `consent_check` in bulk.
-
-    One query for any number of pairs (a bank's batch of events), with the same conditions as
-    `consent_check`; the message-type bits are tested in Python on the few grants it returns.
-
-    With `hold` (inside a transaction) the grants the answer rests on, and the bank's row, stay
-    locked FOR SHARE until the transaction ends: a revocation, expiry or suspension commits before
-    the check (and the answer is no) or waits until the caller's sends are done. Sending batches
-    share the lock, so they never wait for each other. (SQLite has no row locks; it runs one writer
-    at a time.)
-    """
-    wanted = {(link_id, message_type) for link_id, message_type in pairs if purpose_of(message_type)}
-    if not wanted:
-        return set()
-    grants = ConsentGrant.objects.filter(
-        link_id__in={link_id for link_id, _type in wanted},
-        purpose__in={purpose_of(message_type) for _link, message_type in wanted},
-        status=ConsentGrant.Status.ACTIVE,
-        expires_at__gt=at or timezone.now(),
-        partner_id=partner_id,
-        partner__status__in=(Partner.Status.SANDBOX, Partner.Status.LIVE),
-    ).values_list("link_id", "purpose", "message_types_mask")
-    rows: Iterable[tuple[int, str, int]] = grants
-    if hold and connection.vendor == "postgresql":
-        if not connection.in_atomic_block:
-            raise RuntimeError("consent_check_many(hold=True) needs a transaction to hold the locks in.")
-        sql, params = grants.query.sql_with_params()
-        tables = ", ".join(connection.ops.quote_name(model._meta.db_table) for model in (ConsentGrant, Partner))
-        with connection.cursor() as cursor:
-            cursor.execute(f"{sql} FOR SHARE OF {tables}", params)
-            rows = cursor.fetchall()
-    masks: dict[tuple[int, str], int] = {}
-    for link_id, purpose, mask in rows:
-        masks[(link_id, purpose)] = masks.get((link_id, purpose), 0) | mask
-    return {
-        (link_id, message_type)
-        for link_id, message_type in wanted
-        if masks.get((link_id, purpose_of(message_type) or ""), 0) & MESSAGE_TYPE_BITS.get(message_type, 0)
-    }
-
-
-def active_grant_for(
-    *, partner_id: int, link_id: int, message_type: str, at: datetime | None = None
-) -> ConsentGrant | None:
-    """Return the grant that lets bank `partner_id` send `message_type` on `link_id` at `at`, or None."""
-    purpose = purpose_of(message_type)
-    bit = MESSAGE_TYPE_BITS.get(message_type)
-    if purpose is None or bit is None:
-        return None
-    return (
-        ConsentGrant.objects.filter(
-            link_id=link_id,
-            purpose=purpose,
-            status=ConsentGrant.Status.ACTIVE,
-            expires_at__gt=at or timezone.now(),
-            partner_id=partner_id,
-            partner__status__in=(Partner.Status.SANDBOX, Partner.Status.LIVE),
-        )
-        .alias(allowed_bit=F("message_types_mask").bitand(bit))
-        .filter(allowed_bit__gt=0)
-        .select_related("scope", "scope_version")
-        .order_by("-granted_at", "-pk")
-        .first()
-    )
-
+from .purposes import message_types_for
+from .rules import banks_open_to, grants_in_force
 
 # --- What a person may see ----------------------------------------------------------------------------
 
 
 def banks_for_user(*, user: User) -> QuerySet[Partner]:
     """Return the banks `user` may link: live ones, and sandbox ones they are a member of, with scopes on offer."""
-    member = PartnerMembership.objects.filter(partner=OuterRef("pk"), user=user)
     offers = DataScope.objects.visible_to_users().filter(partner=OuterRef("pk"))
     offered = DataScope.objects.visible_to_users().select_related("published_version").order_by("code")
     return (
-        Partner.objects.filter(Q(status=Partner.Status.LIVE) | Q(Exists(member), status=Partner.Status.SANDBOX))
+        Partner.objects.filter(banks_open_to(user))
         .filter(Exists(offers))
         .prefetch_related(Prefetch("scopes", queryset=offered, to_attr="offered_scopes"))
         .order_by("legal_name")
@@ -299,7 +200,7 @@ def consent_screen_for(*, link: AccountLink, at: datetime | None = None) -> Cons
     )
     active = {
         (grant.scope_id, grant.purpose): grant
-        for grant in ConsentGrant.objects.active(at).filter(link=link).select_related("scope_version")
+        for grant in grants_in_force(ConsentGrant.objects.filter(link=link), at=at).select_related("scope_version")
     }
     labels = dict(MessageType.choices)
     offers = []

@@ -37,6 +37,7 @@ from .models import AccountLink, ConsentEvent, ConsentGrant, LinkAuthorisation, 
 from .pkce import new_code_verifier, s256_challenge
 from .purposes import MESSAGE_TYPE_BITS, mask_of, message_types_for, purpose_of
 from .receipts import receipt_body, seal
+from .rules import bank_open_to, grant_in_force
 
 RevokedBy = ConsentGrant.RevokedBy
 
@@ -212,17 +213,8 @@ def _locked_grant(grant_id: int) -> ConsentGrant:
 # --- Which banks a person may link ------------------------------------------------------------------
 
 
-def partner_open_to(partner: Partner, user: User) -> bool:
-    """Return True when `user` may link and grant at `partner`: a live bank, or a sandbox bank they belong to."""
-    if partner.status == Partner.Status.LIVE:
-        return True
-    if partner.status == Partner.Status.SANDBOX:
-        return partner.memberships.filter(user=user).exists()
-    return False
-
-
 def _require_open(partner: Partner, user: User, *, target: models.Model | None = None) -> None:
-    if not partner_open_to(partner, user):
+    if not bank_open_to(partner, user):
         raise AuthorisationRefused(
             f"{partner} is not open for linking. Choose a bank from the list.",
             code="bank_unavailable",
@@ -556,7 +548,7 @@ def consent_narrow(
         _require_may_act(
             actor, RevokedBy.USER, user_id=grant.user_id, partner_id=grant.partner_id, target=grant, what="change it"
         )
-        if not grant.is_active:
+        if not grant_in_force(grant):
             raise Conflict("This permission is no longer active. Nothing was changed.", code="grant_not_active")
         if any(t not in MESSAGE_TYPE_BITS or purpose_of(t) != grant.purpose for t in wanted):
             raise ApplicationError("Choose from the messages this permission allows.", code="invalid")

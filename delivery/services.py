@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from compliance.audit import Actor, audit_append
 from consent.models import ConsentGrant
-from consent.selectors import consent_check, consent_check_many
+from consent.rules import consent_check, consent_check_many
 from partners.models import Partner, PartnerMembership, WebhookEndpoint, WebhookEvent
 from partners.services import webhook_endpoint_update
 from portal.errors import ApplicationError

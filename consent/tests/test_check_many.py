@@ -11,7 +11,7 @@ from django.db import OperationalError, connection, connections, transaction
 from django.utils import timezone
 
 from consent.models import ConsentGrant
-from consent.selectors import consent_check, consent_check_many
+from consent.rules import consent_check, consent_check_many
 from consent.services import consent_revoke
 from consent.tests.factories import grant_for, link_for, live_bank
 from partners.models import Partner

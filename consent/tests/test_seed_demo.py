@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from consent.models import AccountLink, ConsentGrant
-from consent.selectors import consent_check
+from consent.rules import consent_check
 from portal.management.commands.seed_demo import DEMO_API_KEY, DEMO_BANK_SLUG, DEMO_LOGINS, demo_password
 
 pytestmark = pytest.mark.django_db

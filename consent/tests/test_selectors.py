@@ -10,11 +10,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from consent.models import ConsentGrant
+from consent.rules import consent_check
 from consent.selectors import (
-    active_grant_for,
     bank_for_user,
     banks_for_user,
-    consent_check,
     consent_screen_for,
     grant_for_partner,
     grants_for_partner,
@@ -91,12 +90,6 @@ def test_the_check_fails_at_expiry_even_before_the_expiry_task_runs(granted: Con
 def test_the_check_fails_while_the_bank_is_suspended(granted: ConsentGrant) -> None:
     Partner.objects.filter(pk=granted.partner_id).update(status=Partner.Status.SUSPENDED)
     assert not _check(granted, "receipt")
-
-
-def test_active_grant_for_names_the_grant(granted: ConsentGrant) -> None:
-    found = active_grant_for(partner_id=granted.partner_id, link_id=granted.link_id, message_type="receipt")
-    assert found == granted
-    assert active_grant_for(partner_id=granted.partner_id, link_id=granted.link_id, message_type="fraud_alert") is None
 
 
 def test_people_see_live_banks_and_only_their_own_sandbox_banks() -> None:

@@ -15,7 +15,7 @@ from compliance.models import AuditEntry
 from consent import signals
 from consent.models import AccountLink, ConsentEvent, ConsentGrant
 from consent.receipts import receipt_document, receipt_verifies
-from consent.selectors import consent_check
+from consent.rules import consent_check
 from consent.services import (
     AuthorisationRefused,
     GrantChoice,

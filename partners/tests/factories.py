@@ -36,8 +36,11 @@ def member_of(partner: Partner, role: str = PartnerMembership.Role.MANAGER, user
     return user
 
 
-def api_key_for(partner: Partner, environment: str = PartnerApiKey.Environment.SANDBOX) -> str:
-    """Return a new raw API key of `partner`, made through the service."""
+def api_key_for(partner: Partner, environment: str | None = None) -> str:
+    """Return a new raw API key of `partner`, made through the service: live for a live bank, else sandbox."""
+    if environment is None:
+        live = partner.status == Partner.Status.LIVE
+        environment = PartnerApiKey.Environment.LIVE if live else PartnerApiKey.Environment.SANDBOX
     return partner_api_key_create(partner=partner, name="test key", environment=environment)[1]
 
 
