@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Literal
 
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
@@ -29,10 +28,11 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from partners.models import Partner, PartnerApiKey, PartnerMembership
 from portal.models import User
 
-from .models import ConsentGrant
+from .models import ConsentGrant, ConsentGrantQuerySet
 from .purposes import MESSAGE_TYPE_BITS, purpose_of
 
-Environment = Literal["sandbox", "live"] | None
+# A key's environment ("sandbox" or "live"), or None when the platform itself asks.
+Environment = str | None
 SANDBOX = PartnerApiKey.Environment.SANDBOX
 LIVE = PartnerApiKey.Environment.LIVE
 
@@ -71,9 +71,10 @@ def bank_open_to(partner: Partner, user: User) -> bool:
 
 def grants_in_force(
     grants: QuerySet[ConsentGrant] | None = None, *, environment: Environment = None, at: datetime | None = None
-) -> QuerySet[ConsentGrant]:
+) -> ConsentGrantQuerySet:
     """Return the grants of `grants` (default: all) that a bank may act on now: the rule but the message type."""
     grants = ConsentGrant.objects.all() if grants is None else grants
+    assert isinstance(grants, ConsentGrantQuerySet)
     return grants.active(at).filter(reaches(environment), scope__retired_at__isnull=True)
 
 

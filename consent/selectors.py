@@ -24,7 +24,7 @@ from portal.models import User
 
 from .models import AccountLink, ConsentEvent, ConsentGrant
 from .purposes import message_types_for
-from .rules import banks_open_to, grants_in_force
+from .rules import Environment, banks_open_to, grants_in_force, reaches
 
 # --- What a person may see ----------------------------------------------------------------------------
 
@@ -53,9 +53,10 @@ def _latest_event_of_grant() -> Subquery:
 
 
 def grants_with_receipts() -> QuerySet[ConsentGrant]:
-    """Return grants with their scope, version and bank, and the id of their newest receipt, in one query."""
+    """Return grants with scope, version, bank, newest receipt id and whether the rule holds, in one query."""
     return ConsentGrant.objects.select_related("scope", "scope_version", "partner", "terms").annotate(
-        latest_receipt_id=_latest_event_of_grant()
+        latest_receipt_id=_latest_event_of_grant(),
+        in_force=Exists(grants_in_force(ConsentGrant.objects.filter(pk=OuterRef("pk")))),
     )
 
 
@@ -232,10 +233,16 @@ def consent_screen_for(*, link: AccountLink, at: datetime | None = None) -> Cons
 
 
 def grants_for_partner(
-    *, partner: Partner, status: str | None = None, link_id: int | None = None
+    *, partner: Partner, environment: Environment = None, status: str | None = None, link_id: int | None = None
 ) -> QuerySet[ConsentGrant]:
-    """Return the grants people gave `partner`, newest first, optionally of one status or one link."""
+    """Return the grants people gave `partner`, newest first, optionally of one status or one link.
+
+    A key's `environment` narrows them to that key's world (`rules.reaches`): a sandbox key sees only
+    the bank's test users, a live key only a live bank's grants.
+    """
     grants = ConsentGrant.objects.filter(partner=partner).select_related("scope", "scope_version")
+    if environment is not None:
+        grants = grants.filter(reaches(environment))
     if status:
         grants = grants.filter(status=status)
     if link_id is not None:
@@ -243,6 +250,6 @@ def grants_for_partner(
     return grants.order_by("-granted_at", "-pk")
 
 
-def grant_for_partner(*, partner: Partner, pk: int) -> ConsentGrant | None:
-    """Return grant `pk` if it was given to `partner`, else None."""
-    return grants_for_partner(partner=partner).filter(pk=pk).first()
+def grant_for_partner(*, partner: Partner, pk: int, environment: Environment = None) -> ConsentGrant | None:
+    """Return grant `pk` if it was given to `partner` (within the key's `environment`), else None."""
+    return grants_for_partner(partner=partner, environment=environment).filter(pk=pk).first()

@@ -10,7 +10,7 @@ from rest_framework import generics
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from partners.api.permissions import calling_partner
+from partners.api.permissions import calling_key, calling_partner
 from portal.errors import NotFound
 from portal.requests import client_ip
 
@@ -30,6 +30,7 @@ class ConsentListView(generics.ListAPIView[ConsentGrant]):
         filters.is_valid(raise_exception=True)
         return grants_for_partner(
             partner=calling_partner(self.request),
+            environment=calling_key(self.request).environment,
             status=filters.validated_data.get("status"),
             link_id=filters.validated_data.get("link"),
         )
@@ -51,7 +52,11 @@ class ConsentDetailView(generics.RetrieveAPIView[ConsentGrant]):
     serializer_class = ConsentSerializer
 
     def get_object(self) -> ConsentGrant:
-        grant = grant_for_partner(partner=calling_partner(self.request), pk=self.kwargs["pk"])
+        grant = grant_for_partner(
+            partner=calling_partner(self.request),
+            pk=self.kwargs["pk"],
+            environment=calling_key(self.request).environment,
+        )
         if grant is None:
             raise NotFound("Your bank has no consent with this id.")
         return grant
@@ -73,7 +78,7 @@ class DeletionAttestationView(generics.GenericAPIView[ConsentGrant]):
     )
     def post(self, request: Request, pk: int) -> Response:
         partner = calling_partner(request)
-        grant = grant_for_partner(partner=partner, pk=pk)
+        grant = grant_for_partner(partner=partner, pk=pk, environment=calling_key(request).environment)
         if grant is None:
             raise NotFound("Your bank has no consent with this id.")
         body = DeletionAttestationSerializer(data=request.data)
@@ -85,5 +90,5 @@ class DeletionAttestationView(generics.GenericAPIView[ConsentGrant]):
             note=body.validated_data.get("note", ""),
             ip=client_ip(request),
         )
-        refreshed = grant_for_partner(partner=partner, pk=pk)
+        refreshed = grant_for_partner(partner=partner, pk=pk, environment=calling_key(request).environment)
         return Response(ConsentSerializer(refreshed).data)

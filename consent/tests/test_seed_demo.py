@@ -8,7 +8,13 @@ from django.test import Client
 
 from consent.models import AccountLink, ConsentGrant
 from consent.rules import consent_check
-from portal.management.commands.seed_demo import DEMO_API_KEY, DEMO_BANK_SLUG, DEMO_LOGINS, demo_password
+from portal.management.commands.seed_demo import (
+    DEMO_API_KEY,
+    DEMO_BANK_SLUG,
+    DEMO_LOGINS,
+    DEMO_SANDBOX_API_KEY,
+    demo_password,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -28,3 +34,6 @@ def test_the_demo_user_has_a_linked_bank_with_active_grants_right_after_seeding(
     assert "Demo Bank plc" in client.get("/me/").content.decode()
     api = client.get("/api/v1/consents/", headers={"authorization": f"Bearer {DEMO_API_KEY}"})
     assert api.json()["count"] == 3
+    # The sandbox key reaches the bank's test users (its members) only: not the demo user.
+    sandbox = client.get("/api/v1/consents/", headers={"authorization": f"Bearer {DEMO_SANDBOX_API_KEY}"})
+    assert sandbox.json()["count"] == 0

@@ -13,10 +13,15 @@ from ..models import Partner, PartnerApiKey
 from ..selectors import partner_terms_status
 
 
+def calling_key(request: Request) -> PartnerApiKey:
+    """Return the API key that made this (already authenticated) request."""
+    assert isinstance(request.auth, PartnerApiKey)
+    return request.auth
+
+
 def calling_partner(request: Request) -> Partner:
     """Return the bank whose API key made this (already authenticated) request."""
-    assert isinstance(request.auth, PartnerApiKey)
-    return request.auth.partner
+    return calling_key(request).partner
 
 
 class IsPartnerKey(BasePermission):

@@ -1,4 +1,4 @@
-"""`manage.py seed_demo`: one login per role and a sandbox API key for the demo bank; idempotent."""
+"""`manage.py seed_demo`: one login per role and a live and a sandbox API key for the demo bank; idempotent."""
 
 from __future__ import annotations
 
@@ -33,8 +33,11 @@ DEMO_LOGINS: dict[str, dict[str, str]] = {
 }
 DEMO_BANK_SLUG = "demo-bank"
 DEMO_BANK_NAME = "Demo Bank plc"
-# Fixed so that the demo key survives re-seeding; only ever used with the sandbox demo bank.
-DEMO_API_KEY = "pbk_sandbox_demobank0001_Demo-Sandbox-Key-Not-A-Secret-0000000001"
+# Fixed so that the demo keys survive re-seeding. The live key reaches the demo bank's customers (the
+# demo user); the sandbox key reaches only the bank's test users, its members (`consent.rules`).
+DEMO_API_KEY = "pbk_live_demobank0002_Demo-Live-Key-Not-A-Secret-00000000000001"
+DEMO_SANDBOX_API_KEY = "pbk_sandbox_demobank0001_Demo-Sandbox-Key-Not-A-Secret-0000000001"
+DEMO_KEYS = {"live": DEMO_API_KEY, "sandbox": DEMO_SANDBOX_API_KEY}
 WAITING_BANK_SLUG = "harbour-credit-union"
 DEMO_TERMS = """# Platform usage terms
 
@@ -127,18 +130,24 @@ class Command(BaseCommand):
                 legal_name=DEMO_BANK_NAME, slug=DEMO_BANK_SLUG, status=Partner.Status.SANDBOX, actor=system
             )
             partner_member_add(partner=bank, user=users["manager"], role=PartnerMembership.Role.MANAGER, actor=system)
-            if not PartnerApiKey.objects.filter(digest=PartnerApiKey.digest_of(DEMO_API_KEY)).exists():
-                partner_api_key_create(
-                    partner=bank, name="Demo sandbox key", environment="sandbox", actor=system, raw_key=DEMO_API_KEY
-                )
             self._catalog(bank, users, system)
+            bank.refresh_from_db()
+            for environment, raw_key in DEMO_KEYS.items():
+                if not PartnerApiKey.objects.filter(digest=PartnerApiKey.digest_of(raw_key)).exists():
+                    partner_api_key_create(
+                        partner=bank,
+                        name=f"Demo {environment} key",
+                        environment=environment,
+                        actor=system,
+                        raw_key=raw_key,
+                    )
             self._consent(users["user"], bank)
         result: dict[str, Any] = {
             "logins": {
                 role: {"email": details["email"], "password": demo_password(role)}
                 for role, details in DEMO_LOGINS.items()
             },
-            "api_keys": {DEMO_BANK_SLUG: DEMO_API_KEY},
+            "api_keys": {DEMO_BANK_SLUG: DEMO_API_KEY, f"{DEMO_BANK_SLUG}-sandbox": DEMO_SANDBOX_API_KEY},
         }
         if options["json"]:
             self.stdout.write(json.dumps(result, indent=2))
@@ -146,7 +155,8 @@ class Command(BaseCommand):
         self.stdout.write("Demo logins (email / password):")
         for role, login in result["logins"].items():
             self.stdout.write(f"  {role:<11} {login['email']:<26} {login['password']}")
-        self.stdout.write(f"Demo bank API key ({DEMO_BANK_SLUG}, sandbox): {DEMO_API_KEY}")
+        self.stdout.write(f"Demo bank API key ({DEMO_BANK_SLUG}, live): {DEMO_API_KEY}")
+        self.stdout.write(f"Demo bank sandbox key (reaches its test users only): {DEMO_SANDBOX_API_KEY}")
 
     def _catalog(self, bank: Partner, users: dict[str, User], system: Actor) -> None:
         """Give the demo bank published scopes, capabilities and accepted terms, and make it live."""
