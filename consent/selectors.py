@@ -101,16 +101,6 @@ def events_for_user(*, user: User) -> QuerySet[ConsentEvent]:
     return ConsentEvent.objects.select_related("partner", "link", "grant__scope_version").filter(user=user)
 
 
-def grant_from_any_user(*, pk: int) -> ConsentGrant | None:
-    """Return grant `pk` whoever it belongs to, for a service to authorise (and audit) a change to it."""
-    return ConsentGrant.objects.filter(pk=pk).first()
-
-
-def link_from_any_user(*, pk: int) -> AccountLink | None:
-    """Return link `pk` whoever it belongs to, for a service to authorise (and audit) a change to it."""
-    return AccountLink.objects.filter(pk=pk).first()
-
-
 @dataclass(frozen=True)
 class SharedSummary:
     """What one bank sent a person in a period, for one purpose ("Bank X sent 3 balance updates today")."""

@@ -119,7 +119,7 @@ def consent_screen(request: HttpRequest, link_id: int) -> HttpResponse:
     form = ConsentForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST":
-        link = selectors.link_from_any_user(pk=link_id)
+        link = selectors.link_for_user(user=user, pk=link_id)
         if link is None:
             raise Http404("No such account link.")
         if form.is_valid():
@@ -182,8 +182,9 @@ def _after_action(request: HttpRequest, action: Any, success: str) -> HttpRespon
     return redirect("consent:dashboard")
 
 
-def _grant_or_404(grant_id: int) -> ConsentGrant:
-    grant = selectors.grant_from_any_user(pk=grant_id)
+def _grant_or_404(request: HttpRequest, grant_id: int) -> ConsentGrant:
+    # Someone else's id answers exactly as an id that does not exist: nothing to learn by probing.
+    grant = selectors.grant_for_user(user=_user(request), pk=grant_id)
     if grant is None:
         raise Http404("No such permission.")
     return grant
@@ -193,7 +194,7 @@ def _grant_or_404(grant_id: int) -> ConsentGrant:
 @require_POST
 def grant_revoke(request: HttpRequest, grant_id: int) -> HttpResponse:
     """Withdraw one permission."""
-    grant = _grant_or_404(grant_id)
+    grant = _grant_or_404(request, grant_id)
     return _after_action(
         request,
         lambda: services.consent_revoke(grant=grant, actor=_user(request), ip=client_ip(request)),
@@ -205,7 +206,7 @@ def grant_revoke(request: HttpRequest, grant_id: int) -> HttpResponse:
 @require_POST
 def link_revoke_all(request: HttpRequest, link_id: int) -> HttpResponse:
     """Withdraw every permission given to one bank; the account stays linked."""
-    link = selectors.link_from_any_user(pk=link_id)
+    link = selectors.link_for_user(user=_user(request), pk=link_id)
     if link is None:
         raise Http404("No such account link.")
     return _after_action(
@@ -219,7 +220,7 @@ def link_revoke_all(request: HttpRequest, link_id: int) -> HttpResponse:
 @require_POST
 def link_unlink(request: HttpRequest, link_id: int) -> HttpResponse:
     """Unlink an account, withdrawing every permission on it."""
-    link = selectors.link_from_any_user(pk=link_id)
+    link = selectors.link_for_user(user=_user(request), pk=link_id)
     if link is None:
         raise Http404("No such account link.")
     return _after_action(
@@ -265,7 +266,7 @@ def grant_renew(request: HttpRequest, grant_id: int) -> HttpResponse:
     """Show the current wording of a permission and renew it from today."""
     user = _user(request)
     if request.method == "POST":
-        grant = _grant_or_404(grant_id)
+        grant = _grant_or_404(request, grant_id)
         form = RenewForm(request.POST)
         if not form.is_valid():
             messages.error(request, "The form was changed. Read the permission again and renew it.")
@@ -297,7 +298,7 @@ def grant_renew(request: HttpRequest, grant_id: int) -> HttpResponse:
 @require_POST
 def grant_narrow(request: HttpRequest, grant_id: int) -> HttpResponse:
     """Switch some of a permission's message types off."""
-    grant = _grant_or_404(grant_id)
+    grant = _grant_or_404(request, grant_id)
     form = NarrowForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose from the messages this permission allows.")

@@ -124,8 +124,8 @@ MATRIX: dict[str, Rule] = {
     "partners:staff-home": Rule(frozenset({STAFF})),
     # --- consent ----------------------------------------------------------------------------------
     "consent:banks": Rule(SIGNED_IN),
-    # Bank A is in the sandbox: only its own members may link it.
-    "consent:link-start": Rule(frozenset({BANK_A}), method="post", kwargs=lambda world: {"slug": world.bank_a.slug}),
+    # Bank B is in the sandbox: only its own members (its test users) may link it.
+    "consent:link-start": Rule(frozenset({BANK_B}), method="post", kwargs=lambda world: {"slug": world.bank_b.slug}),
     # Without a state every signed-in person gets a clear 400 page; nobody else gets anything.
     "consent:link-callback": Rule(SIGNED_IN),
     "consent:consent-screen": Rule(frozenset({USER_A}), kwargs=lambda world: {"link_id": world.link_a.pk}),

@@ -24,7 +24,14 @@ from partners.models import (
     WebhookEndpoint,
 )
 from partners.services import invitation_create, terms_accept, terms_publish
-from partners.tests.factories import PartnerFactory, api_key_for, capability_for, member_of, webhook_endpoint_for
+from partners.tests.factories import (
+    PartnerFactory,
+    api_key_for,
+    capability_for,
+    member_of,
+    published_scope,
+    webhook_endpoint_for,
+)
 from portal.models import User, WorkerHeartbeat
 from portal.tests.access_matrix import (
     ANONYMOUS,
@@ -68,7 +75,8 @@ class World:
 
 @pytest.fixture
 def world(db: None) -> World:
-    bank_a, bank_b = PartnerFactory(), PartnerFactory()
+    # Bank A is live (its key is live and reaches user A); bank B stays in the sandbox.
+    bank_a, bank_b = PartnerFactory(status=Partner.Status.LIVE), PartnerFactory()
     users = {
         USER_A: UserFactory(),
         USER_B: UserFactory(),
@@ -78,6 +86,7 @@ def world(db: None) -> World:
         COMPLIANCE: ComplianceStaffFactory(),
     }
     keys = {BANK_A: api_key_for(bank_a), BANK_B: api_key_for(bank_b)}
+    published_scope(bank_b, "savings.read")  # something to link bank B for
     WorkerHeartbeat.objects.create(hostname="matrix", last_seen=timezone.now())  # /healthz answers 200
     capability_a = capability_for(bank_a)
     # Current terms that bank A accepted, so that the admin's terms pages have a row to show.
@@ -86,7 +95,7 @@ def world(db: None) -> World:
     _invitation, invitation_token_a = invitation_create(
         partner=bank_a, email="invited@example.test", role="developer", actor=users[BANK_A]
     )
-    # User A's link and grant at bank A (a sandbox bank, so made directly rather than through linking).
+    # User A's link and grant at bank A, made directly rather than through linking.
     grant_a = ConsentGrantFactory(link=AccountLinkFactory(user=users[USER_A], partner=bank_a))
     developer_a = bank_a.memberships.get(user=member_of(bank_a, PartnerMembership.Role.DEVELOPER))
     invitation_a, _token = invitation_create(
