@@ -5,8 +5,7 @@ from __future__ import annotations
 import secrets
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,20 +22,20 @@ from partners.models import (
     DataScope,
     DataScopeVersion,
     Partner,
-    PartnerApiKey,
-    PartnerMembership,
     TermsAcceptance,
     UsageTerms,
 )
-from portal.errors import ApplicationError, Conflict, NotFound, PermissionDenied
+from portal.errors import ApplicationError, Conflict, NotFound
 from portal.models import User
 
 from . import signals
 from .connectors import CodeExchangeError, LinkedAccount, callback_path, connector_for
 from .models import AccountLink, ConsentEvent, ConsentGrant, LinkAuthorisation, sha256_hex
 from .pkce import new_code_verifier, s256_challenge
+from .policy import actor_label, require_may_act
 from .purposes import MESSAGE_TYPE_BITS, mask_of, message_types_for, purpose_of
 from .receipts import receipt_body, seal
+from .refusals import AuthorisationRefused, refusals_audited
 
 RevokedBy = ConsentGrant.RevokedBy
 
@@ -49,90 +48,6 @@ def deletion_deadline() -> timedelta:
 def reminder_lead_time() -> timedelta:
     """Return how long before expiry people are reminded (default 30 days)."""
     return timedelta(days=getattr(settings, "CONSENT_REMINDER_DAYS", 30))
-
-
-# --- Refusals ---------------------------------------------------------------------------------------
-
-
-class AuthorisationRefused(PermissionDenied):
-    """Someone tried to act on a link, grant or flow that is not theirs, or sent a tampered form.
-
-    Raised inside a service's transaction; `_refusals_audited` writes the audit entry after that
-    transaction rolled back, so the refusal is on the record and nothing else changed.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str,
-        target: models.Model | None = None,
-        audit_data: dict[str, Any] | None = None,
-        status: int | None = None,
-        fields: dict[str, list[str]] | None = None,
-    ) -> None:
-        super().__init__(message, code=code, status=status, fields=fields)
-        self.target = target
-        self.audit_data = audit_data or {}
-
-
-@contextmanager
-def _refusals_audited(*, actor: Any, ip: str | None) -> Iterator[None]:
-    try:
-        yield
-    except AuthorisationRefused as refusal:
-        with transaction.atomic():
-            audit_append(
-                action="consent.refused",
-                actor=actor,
-                target=refusal.target,
-                data={"code": refusal.code, "message": refusal.message, **refusal.audit_data},
-                ip=ip,
-            )
-        raise
-
-
-def _actor_label(actor: Any) -> str:
-    """Return how an actor appears in a consent event: user, bank, platform, compliance or system."""
-    if isinstance(actor, PartnerApiKey):
-        return RevokedBy.BANK
-    if isinstance(actor, User):
-        return RevokedBy.USER
-    return RevokedBy.SYSTEM
-
-
-def _may_act_as(actor: Any, by: str, *, user_id: int, partner_id: int) -> bool:
-    """Return True when `actor` may change a grant of person `user_id` at bank `partner_id` as `by`."""
-    if by == RevokedBy.USER:
-        return isinstance(actor, User) and actor.pk == user_id
-    if by == RevokedBy.BANK:
-        if isinstance(actor, PartnerApiKey):
-            return actor.partner_id == partner_id
-        return (
-            isinstance(actor, User)
-            and PartnerMembership.objects.filter(
-                user=actor, partner_id=partner_id, role=PartnerMembership.Role.MANAGER
-            ).exists()
-        )
-    if by == RevokedBy.PLATFORM:
-        return isinstance(actor, User) and actor.has_role(User.Role.PLATFORM_STAFF)
-    if by == RevokedBy.COMPLIANCE:
-        return isinstance(actor, User) and actor.has_role(User.Role.COMPLIANCE_STAFF)
-    if by == RevokedBy.SYSTEM:
-        return actor is None or (isinstance(actor, Actor) and actor.type == "system")
-    return False
-
-
-def _require_may_act(actor: Any, by: str, *, user_id: int, partner_id: int, target: models.Model, what: str) -> None:
-    if by not in RevokedBy.values:
-        raise ApplicationError(f"Unknown revoker {by!r}.", code="invalid")
-    if not _may_act_as(actor, by, user_id=user_id, partner_id=partner_id):
-        raise AuthorisationRefused(
-            f"You cannot {what}: it belongs to someone else. Nothing was changed.",
-            code="not_yours",
-            target=target,
-            audit_data={"as": by},
-        )
 
 
 # --- Events, receipts and signals -----------------------------------------------------------------
@@ -247,7 +162,7 @@ def link_start(*, user: User, partner: Partner, session_binding: str, ip: str | 
 
     `session_binding` is a secret kept in the person's session; the callback must present it again.
     """
-    with _refusals_audited(actor=user, ip=ip):
+    with refusals_audited(actor=user, ip=ip):
         _require_open(partner, user)
         connector = connector_for(partner)
         if connector is None:
@@ -320,7 +235,7 @@ def link_complete(
     *, user: User, state: str, code: str, session_binding: str, error: str = "", ip: str | None = None
 ) -> AccountLink:
     """Finish linking: check the state (single use, unexpired, this session's), exchange the code, link."""
-    with _refusals_audited(actor=user, ip=ip):
+    with refusals_audited(actor=user, ip=ip):
         # The state is spent in its own transaction, so it stays spent whatever happens next.
         attempt = _consume_state(user=user, state=state, session_binding=session_binding)
         partner = attempt.partner
@@ -355,7 +270,7 @@ def link_create(
     *, user: User, partner: Partner, account: LinkedAccount, actor: Any, ip: str | None = None
 ) -> AccountLink:
     """Record that `user` linked `account` at `partner`; linking the same account again returns the link."""
-    with _refusals_audited(actor=actor, ip=ip):
+    with refusals_audited(actor=actor, ip=ip):
         _require_open(partner, user)
         try:
             with transaction.atomic():
@@ -371,7 +286,7 @@ def link_create(
                 )
                 link.full_clean(validate_constraints=False)
                 link.save()
-                _record_event(kind=ConsentEvent.Kind.LINKED, link=link, grant=None, actor=_actor_label(actor))
+                _record_event(kind=ConsentEvent.Kind.LINKED, link=link, grant=None, actor=actor_label(actor))
                 audit_append(
                     action="consent.link",
                     actor=actor,
@@ -386,9 +301,9 @@ def link_create(
 
 def link_unlink(*, link: AccountLink, actor: Any, ip: str | None = None) -> AccountLink:
     """Unlink an account: every active grant on it is revoked at commit, then the link is closed."""
-    with _refusals_audited(actor=actor, ip=ip), transaction.atomic():
+    with refusals_audited(actor=actor, ip=ip), transaction.atomic():
         link = _lock_link(link.pk)
-        _require_may_act(
+        require_may_act(
             actor, RevokedBy.USER, user_id=link.user_id, partner_id=link.partner_id, target=link, what="unlink it"
         )
         if not link.is_active:
@@ -500,7 +415,7 @@ def consent_grant(
 ) -> list[ConsentGrant]:
     """Grant each ticked purpose of each scope on `link`; all or nothing; one receipt per grant."""
     try:
-        with _refusals_audited(actor=user, ip=ip), transaction.atomic():
+        with refusals_audited(actor=user, ip=ip), transaction.atomic():
             link = _lock_link(link.pk)
             if link.user_id != user.pk:
                 raise AuthorisationRefused(
@@ -550,10 +465,10 @@ def consent_narrow(
 ) -> ConsentGrant:
     """Switch some of a grant's message types off; switching one back on needs a new grant."""
     wanted = list(dict.fromkeys(message_types))
-    with _refusals_audited(actor=actor, ip=ip), transaction.atomic():
+    with refusals_audited(actor=actor, ip=ip), transaction.atomic():
         link = _lock_link(grant.link_id)
         grant = _locked_grant(grant.pk)
-        _require_may_act(
+        require_may_act(
             actor, RevokedBy.USER, user_id=grant.user_id, partner_id=grant.partner_id, target=grant, what="change it"
         )
         if not grant.is_active:
@@ -576,7 +491,7 @@ def consent_narrow(
         before = grant.message_types
         grant.message_types_mask = new_mask
         grant.save(update_fields=["message_types_mask"])
-        _record_event(kind=ConsentEvent.Kind.NARROWED, link=link, grant=grant, actor=_actor_label(actor))
+        _record_event(kind=ConsentEvent.Kind.NARROWED, link=link, grant=grant, actor=actor_label(actor))
         _audit_grant("consent.narrow", actor=actor, grant=grant, ip=ip, message_types_before=before)
         _signal_after_commit(event=signals.NARROWED, link=link, grant_ids=[grant.pk])
     return grant
@@ -586,10 +501,10 @@ def consent_renew(
     *, grant: ConsentGrant, actor: Any, scope_version_id: int | None = None, ip: str | None = None
 ) -> ConsentGrant:
     """Extend an active grant from now, pinned to the scope version the person just read."""
-    with _refusals_audited(actor=actor, ip=ip), transaction.atomic():
+    with refusals_audited(actor=actor, ip=ip), transaction.atomic():
         link = _lock_link(grant.link_id)
         grant = _locked_grant(grant.pk)
-        _require_may_act(
+        require_may_act(
             actor, RevokedBy.USER, user_id=grant.user_id, partner_id=grant.partner_id, target=grant, what="renew it"
         )
         if grant.status != ConsentGrant.Status.ACTIVE or grant.is_expired():
@@ -622,7 +537,7 @@ def consent_renew(
         grant.reminder_sent_at = None
         grant.terms = _accepted_terms(link.partner)
         grant.save(update_fields=["scope_version", "expires_at", "renewed_at", "reminder_sent_at", "terms"])
-        _record_event(kind=ConsentEvent.Kind.RENEWED, link=link, grant=grant, actor=_actor_label(actor), at=now)
+        _record_event(kind=ConsentEvent.Kind.RENEWED, link=link, grant=grant, actor=actor_label(actor), at=now)
         _audit_grant("consent.renew", actor=actor, grant=grant, ip=ip, before=before)
         _signal_after_commit(event=signals.GRANTED, link=link, grant_ids=[grant.pk])
     return grant
@@ -683,10 +598,10 @@ def consent_revoke(
     *, grant: ConsentGrant, actor: Any, by: str = RevokedBy.USER, reason: str = "", ip: str | None = None
 ) -> ConsentGrant:
     """Revoke one grant: the consent check fails from this commit on; the bank owes a deletion attestation."""
-    with _refusals_audited(actor=actor, ip=ip), transaction.atomic():
+    with refusals_audited(actor=actor, ip=ip), transaction.atomic():
         link = _lock_link(grant.link_id)
         grant = _locked_grant(grant.pk)
-        _require_may_act(
+        require_may_act(
             actor, by, user_id=grant.user_id, partner_id=grant.partner_id, target=grant, what="withdraw this permission"
         )
         if grant.status != ConsentGrant.Status.ACTIVE:
@@ -722,9 +637,9 @@ def consent_revoke_all_for_link(
     *, link: AccountLink, actor: Any, by: str = RevokedBy.USER, reason: str = "", ip: str | None = None
 ) -> list[ConsentGrant]:
     """Revoke every active grant on one link (the account stays linked); return what was revoked."""
-    with _refusals_audited(actor=actor, ip=ip), transaction.atomic():
+    with refusals_audited(actor=actor, ip=ip), transaction.atomic():
         link = _lock_link(link.pk)
-        _require_may_act(
+        require_may_act(
             actor, by, user_id=link.user_id, partner_id=link.partner_id, target=link, what="withdraw these permissions"
         )
         revoked = _revoke_active_on_link(
@@ -739,10 +654,10 @@ def consent_revoke_everything(
     *, user: User, actor: Any, by: str = RevokedBy.USER, reason: str = "", ip: str | None = None
 ) -> list[ConsentGrant]:
     """Revoke every active grant `user` has at every bank, in one transaction; return what was revoked."""
-    with _refusals_audited(actor=actor, ip=ip), transaction.atomic():
+    with refusals_audited(actor=actor, ip=ip), transaction.atomic():
         if by == RevokedBy.BANK:
             raise ApplicationError("A bank withdraws its grants one link at a time.", code="invalid")
-        _require_may_act(actor, by, user_id=user.pk, partner_id=0, target=user, what="withdraw these permissions")
+        require_may_act(actor, by, user_id=user.pk, partner_id=0, target=user, what="withdraw these permissions")
         now = timezone.now()
         revoked: list[ConsentGrant] = []
         # Lock in id order, as every other service does one link at a time, so that nothing deadlocks.
