@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -41,6 +41,7 @@ class GrantChoice:
 
 
 def _checked_choices(link: AccountLink, choices: Sequence[GrantChoice]) -> list[tuple[GrantChoice, DataScopeVersion]]:
+    """Return each ticked choice, normalised, with the scope version it names; refuse the first that is not valid."""
     if not choices:
         raise ApplicationError(
             "Tick at least one purpose to grant, or go back to your dashboard.",
@@ -55,48 +56,55 @@ def _checked_choices(link: AccountLink, choices: Sequence[GrantChoice]) -> list[
     checked: list[tuple[GrantChoice, DataScopeVersion]] = []
     seen: set[tuple[int, str]] = set()
     for choice in choices:
-        version = versions.get(choice.scope_version_id)
-        if version is None or version.scope.partner_id != link.partner_id:
-            raise AuthorisationRefused(
-                f"The form asked for a permission that {link.partner} does not offer. Nothing was granted; "
-                "reload the page and choose again.",
-                code="scope_not_offered",
-                target=link,
-                audit_data={"scope_version": choice.scope_version_id, "partner": link.partner.slug},
-            )
-        scope = version.scope
-        name = version.name
-        if (
-            scope.published_version_id != version.pk
-            or not DataScope.objects.visible_to_users().filter(pk=scope.pk).exists()
-        ):
-            raise Conflict(
-                f"{link.partner} changed '{name}' while you were reading it. Nothing was granted; "
-                "read the new wording and choose again.",
-                code="scope_changed",
-                fields={choice.field_name: ["The wording changed. Read it again."]},
-            )
-        if choice.purpose not in version.purposes:
-            raise AuthorisationRefused(
-                f"'{name}' is not offered for that purpose. Nothing was granted; reload the page and choose again.",
-                code="purpose_not_offered",
-                target=link,
-                audit_data={"scope": scope.code, "purpose": choice.purpose},
-            )
-        allowed = message_types_for(choice.purpose)
-        types = tuple(dict.fromkeys(choice.message_types))
-        if not types or any(t not in allowed for t in types):
-            raise ApplicationError(
-                f"Choose which messages {link.partner} may send for '{name}', or untick that purpose.",
-                code="message_types_required",
-                fields={choice.field_name: ["Choose at least one kind of message, or untick this purpose."]},
-            )
-        key = (scope.pk, choice.purpose)
+        checked_choice, version = _checked_choice(link, choice, versions.get(choice.scope_version_id))
+        key = (version.scope_id, choice.purpose)
         if key in seen:
             raise ApplicationError("The same permission was ticked twice. Reload the page.", code="invalid")
         seen.add(key)
-        checked.append((GrantChoice(choice.scope_version_id, choice.purpose, types), version))
+        checked.append((checked_choice, version))
     return checked
+
+
+def _checked_choice(
+    link: AccountLink, choice: GrantChoice, version: DataScopeVersion | None
+) -> tuple[GrantChoice, DataScopeVersion]:
+    """Return `choice` (message types deduplicated) and its version, if `link`'s bank offers it as it was read."""
+    if version is None or version.scope.partner_id != link.partner_id:
+        raise AuthorisationRefused(
+            f"The form asked for a permission that {link.partner} does not offer. Nothing was granted; "
+            "reload the page and choose again.",
+            code="scope_not_offered",
+            target=link,
+            audit_data={"scope_version": choice.scope_version_id, "partner": link.partner.slug},
+        )
+    scope = version.scope
+    name = version.name
+    if (
+        scope.published_version_id != version.pk
+        or not DataScope.objects.visible_to_users().filter(pk=scope.pk).exists()
+    ):
+        raise Conflict(
+            f"{link.partner} changed '{name}' while you were reading it. Nothing was granted; "
+            "read the new wording and choose again.",
+            code="scope_changed",
+            fields={choice.field_name: ["The wording changed. Read it again."]},
+        )
+    if choice.purpose not in version.purposes:
+        raise AuthorisationRefused(
+            f"'{name}' is not offered for that purpose. Nothing was granted; reload the page and choose again.",
+            code="purpose_not_offered",
+            target=link,
+            audit_data={"scope": scope.code, "purpose": choice.purpose},
+        )
+    allowed = message_types_for(choice.purpose)
+    types = tuple(dict.fromkeys(choice.message_types))
+    if not types or any(t not in allowed for t in types):
+        raise ApplicationError(
+            f"Choose which messages {link.partner} may send for '{name}', or untick that purpose.",
+            code="message_types_required",
+            fields={choice.field_name: ["Choose at least one kind of message, or untick this purpose."]},
+        )
+    return GrantChoice(choice.scope_version_id, choice.purpose, types), version
 
 
 def _already_granted(name: str) -> Conflict:
@@ -135,32 +143,52 @@ def consent_grant(
             checked = _checked_choices(link, choices)
             now = timezone.now()
             terms = _accepted_terms(link.partner)
-            granted: list[ConsentGrant] = []
-            for choice, version in checked:
-                if ConsentGrant.objects.filter(
-                    link=link, scope_id=version.scope_id, purpose=choice.purpose, status=ConsentGrant.Status.ACTIVE
-                ).exists():
-                    raise _already_granted(version.name)
-                grant = ConsentGrant(
-                    user=user,
-                    link=link,
-                    partner_id=link.partner_id,
-                    scope=version.scope,
-                    scope_version=version,
-                    purpose=choice.purpose,
-                    message_types_mask=mask_of(choice.message_types),
-                    granted_at=now,
-                    expires_at=now + timedelta(days=min(version.max_duration_days, MAX_GRANT_DAYS)),
-                    terms=terms,
-                )
-                grant.save(force_insert=True)
-                record_event(kind=ConsentEvent.Kind.GRANTED, link=link, grant=grant, actor=RevokedBy.USER, at=now)
-                audit_grant("consent.grant", actor=user, grant=grant, ip=ip, terms_version=terms and terms.version)
-                granted.append(grant)
+            granted = [
+                _grant_one(user=user, link=link, choice=choice, version=version, terms=terms, now=now, ip=ip)
+                for choice, version in checked
+            ]
             signal_after_commit(event=signals.GRANTED, link=link, grant_ids=[g.pk for g in granted])
     except IntegrityError as exc:  # a concurrent request granted the same thing first
         raise _already_granted("this permission") from exc
     return granted
+
+
+def _grant_one(
+    *,
+    user: User,
+    link: AccountLink,
+    choice: GrantChoice,
+    version: DataScopeVersion,
+    terms: UsageTerms | None,
+    now: datetime,
+    ip: str | None,
+) -> ConsentGrant:
+    """Create the grant for one checked choice, with its event, receipt and audit entry; refuse one already active."""
+    if ConsentGrant.objects.filter(
+        link=link, scope_id=version.scope_id, purpose=choice.purpose, status=ConsentGrant.Status.ACTIVE
+    ).exists():
+        raise _already_granted(version.name)
+    grant = ConsentGrant(
+        user=user,
+        link=link,
+        partner_id=link.partner_id,
+        scope=version.scope,
+        scope_version=version,
+        purpose=choice.purpose,
+        message_types_mask=mask_of(choice.message_types),
+        granted_at=now,
+        expires_at=_grant_end(version, start=now),
+        terms=terms,
+    )
+    grant.save(force_insert=True)
+    record_event(kind=ConsentEvent.Kind.GRANTED, link=link, grant=grant, actor=RevokedBy.USER, at=now)
+    audit_grant("consent.grant", actor=user, grant=grant, ip=ip, terms_version=terms and terms.version)
+    return grant
+
+
+def _grant_end(version: DataScopeVersion, *, start: datetime) -> datetime:
+    """Return when a grant of `version` starting at `start` ends: the scope's duration, within the platform's cap."""
+    return start + timedelta(days=min(version.max_duration_days, MAX_GRANT_DAYS))
 
 
 def consent_narrow(
@@ -235,7 +263,7 @@ def consent_renew(
         now = timezone.now()
         before = {"scope_version": grant.scope_version.number, "expires_at": grant.expires_at}
         grant.scope_version = version
-        grant.expires_at = now + timedelta(days=min(version.max_duration_days, MAX_GRANT_DAYS))
+        grant.expires_at = _grant_end(version, start=now)
         grant.renewed_at = now
         grant.reminder_sent_at = None
         grant.terms = _accepted_terms(link.partner)
