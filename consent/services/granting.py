@@ -16,10 +16,10 @@ from portal.models import User
 
 from .. import signals
 from ..models import AccountLink, ConsentEvent, ConsentGrant
-from ..policy import actor_label, require_may_act
+from ..policy import actor_label
 from ..purposes import MESSAGE_TYPE_BITS, mask_of, message_types_for, purpose_of
 from ..refusals import AuthorisationRefused, refusals_audited
-from .locks import lock_link, locked_grant
+from .locks import lock_grant_to_change, lock_link
 from .openness import require_open
 from .records import audit_grant, record_event, signal_after_commit
 
@@ -197,11 +197,7 @@ def consent_narrow(
     """Switch some of a grant's message types off; switching one back on needs a new grant."""
     wanted = list(dict.fromkeys(message_types))
     with refusals_audited(actor=actor, ip=ip), transaction.atomic():
-        link = lock_link(grant.link_id)
-        grant = locked_grant(grant.pk)
-        require_may_act(
-            actor, RevokedBy.USER, user_id=grant.user_id, partner_id=grant.partner_id, target=grant, what="change it"
-        )
+        link, grant = lock_grant_to_change(grant, actor=actor, by=RevokedBy.USER, what="change it")
         if not grant.is_active:
             raise Conflict("This permission is no longer active. Nothing was changed.", code="grant_not_active")
         if any(t not in MESSAGE_TYPE_BITS or purpose_of(t) != grant.purpose for t in wanted):
@@ -233,11 +229,7 @@ def consent_renew(
 ) -> ConsentGrant:
     """Extend an active grant from now, pinned to the scope version the person just read."""
     with refusals_audited(actor=actor, ip=ip), transaction.atomic():
-        link = lock_link(grant.link_id)
-        grant = locked_grant(grant.pk)
-        require_may_act(
-            actor, RevokedBy.USER, user_id=grant.user_id, partner_id=grant.partner_id, target=grant, what="renew it"
-        )
+        link, grant = lock_grant_to_change(grant, actor=actor, by=RevokedBy.USER, what="renew it")
         if grant.status != ConsentGrant.Status.ACTIVE or grant.is_expired():
             raise Conflict(
                 "This permission has already ended, so it cannot be renewed. Grant it again from the bank's page.",

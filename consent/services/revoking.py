@@ -18,7 +18,7 @@ from .. import signals
 from ..models import AccountLink, ConsentEvent, ConsentGrant
 from ..policy import require_may_act
 from ..refusals import refusals_audited
-from .locks import lock_link, locked_grant
+from .locks import lock_grant_to_change, lock_link
 from .records import audit_grant, record_event, signal_after_commit
 
 RevokedBy = ConsentGrant.RevokedBy
@@ -81,11 +81,7 @@ def consent_revoke(
 ) -> ConsentGrant:
     """Revoke one grant: the consent check fails from this commit on; the bank owes a deletion attestation."""
     with refusals_audited(actor=actor, ip=ip), transaction.atomic():
-        link = lock_link(grant.link_id)
-        grant = locked_grant(grant.pk)
-        require_may_act(
-            actor, by, user_id=grant.user_id, partner_id=grant.partner_id, target=grant, what="withdraw this permission"
-        )
+        link, grant = lock_grant_to_change(grant, actor=actor, by=by, what="withdraw this permission")
         if grant.status != ConsentGrant.Status.ACTIVE:
             raise Conflict(
                 "This permission was already withdrawn or has expired. Nothing was changed.", code="grant_not_active"
