@@ -1,7 +1,7 @@
 """The built-in bank simulator: a bank's authorisation page and token endpoint, for the sandbox and the demo.
 
 It stands in for a bank's own servers, so its writes (the codes it issues) are the bank's business
-and are not audited; the portal's side of the flow (`consent.services.link_*`) is. It exists only
+and are not audited; the portal's side of the flow (`consent.services.linking`) is. It exists only
 where `PORTAL_DEMO_FEATURES` is on; elsewhere every page answers 404.
 """
 

@@ -1,0 +1,38 @@
+"""Every write to consent, by sub-domain: linking, granting, revoking, expiry, attestation; each audited.
+
+Callers import from here; the modules behind it are the package's own business.
+"""
+
+from ..refusals import AuthorisationRefused
+from .attestation import consent_attest_deletion
+from .expiry import consent_expire_due, consent_send_expiry_reminders, reminder_lead_time
+from .granting import GrantChoice, consent_grant, consent_narrow, consent_renew
+from .linking import link_complete, link_create, link_start, link_unlink
+from .revoking import (
+    consent_revoke,
+    consent_revoke_all_for_link,
+    consent_revoke_everything,
+    consent_revoke_where,
+    deletion_deadline,
+)
+
+__all__ = [
+    "AuthorisationRefused",
+    "GrantChoice",
+    "consent_attest_deletion",
+    "consent_expire_due",
+    "consent_grant",
+    "consent_narrow",
+    "consent_renew",
+    "consent_revoke",
+    "consent_revoke_all_for_link",
+    "consent_revoke_everything",
+    "consent_revoke_where",
+    "consent_send_expiry_reminders",
+    "deletion_deadline",
+    "link_complete",
+    "link_create",
+    "link_start",
+    "link_unlink",
+    "reminder_lead_time",
+]
