@@ -9,8 +9,8 @@ import pytest
 from django.db import connection, connections
 
 from delivery import services
+from delivery.demo_gateway import GatewayReceiver
 from delivery.models import Delivery, InboxMessage
-from delivery.receiver import GatewayReceiver
 from delivery.tests.factories import balance_event, consenting
 
 pytestmark = [

@@ -12,8 +12,8 @@ from django.utils import timezone
 from compliance.models import AuditEntry
 from consent.services import consent_revoke
 from delivery import services
+from delivery.demo_gateway import GatewayReceiver
 from delivery.models import Delivery, EndpointHealth, InboxMessage, PartnerEvent, WebhookMessage
-from delivery.receiver import GatewayReceiver
 from delivery.tests.factories import balance_event, consenting
 from partners.services import webhook_endpoint_create
 from portal.errors import ApplicationError
