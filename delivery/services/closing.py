@@ -12,7 +12,7 @@ from django.db.models import F
 
 from partners.models import WebhookEvent
 
-from ..backoff import is_permanent, retry_delay
+from ..backoff import retry_delay_for
 from ..models import DEFAULT_QUEUE, Delivery, PartnerEvent
 from ..outbound import PostResult
 from .webhooks import webhook_notify
@@ -67,9 +67,8 @@ def fail_deliveries(failed: list[tuple[Outgoing, PostResult]], at: datetime, out
     dead: list[Outgoing] = []
     for delivery, result in failed:
         delivery.attempts += 1
-        error = (result.error or f"HTTP {result.status_code}: {result.excerpt[:200]}")[:300]
-        permanent = result.status_code is not None and is_permanent(result.status_code)
-        delay = None if permanent else retry_delay(delivery.attempts, retry_after=result.retry_after)
+        error = result.failure
+        delay = retry_delay_for(result, attempt=delivery.attempts)
         deliver_by = delivery.deliver_by
         if delay is not None and deliver_by is not None and at + timedelta(seconds=delay) > deliver_by:
             Delivery.objects.filter(pk=delivery.pk).update(

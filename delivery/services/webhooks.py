@@ -15,7 +15,7 @@ from partners.models import PartnerMembership, WebhookEndpoint
 from partners.services import webhook_endpoint_update
 from portal.errors import ApplicationError
 
-from ..backoff import is_permanent, retry_delay
+from ..backoff import retry_delay_for
 from ..models import EndpointHealth, WebhookAttempt, WebhookMessage
 from ..outbound import PostResult, post_signed
 from .outbox import publish_webhooks
@@ -95,9 +95,8 @@ def _failed(
     message: WebhookMessage, result: PostResult, *, attempts: int, health: EndpointHealth, now: datetime
 ) -> str:
     """Schedule the retry or give up; count the endpoint's failure streak and switch it off when too long."""
-    error = (result.error or f"HTTP {result.status_code}: {result.excerpt[:200]}")[:300]
-    permanent = result.status_code is not None and is_permanent(result.status_code)
-    delay = None if permanent else retry_delay(attempts, retry_after=result.retry_after)
+    error = result.failure
+    delay = retry_delay_for(result, attempt=attempts)
     if delay is None:
         WebhookMessage.objects.filter(pk=message.pk).update(
             status=WebhookMessage.Status.DEAD, attempts=attempts, last_error=error
