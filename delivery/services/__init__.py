@@ -5,7 +5,7 @@ from .inbox import inbox_mark_read, inbox_remind_expiry
 from .intake import IntakeItem, event_intake
 from .outbox import outbox_sweep
 from .sending import BatchOutcome, delivery_send_batch
-from .webhooks import webhook_notify, webhook_replay, webhook_send
+from .webhooks import webhook_notify, webhook_notify_every_bank, webhook_replay, webhook_send
 
 __all__ = [
     "BatchOutcome",
@@ -19,6 +19,7 @@ __all__ = [
     "inbox_remind_expiry",
     "outbox_sweep",
     "webhook_notify",
+    "webhook_notify_every_bank",
     "webhook_replay",
     "webhook_send",
 ]

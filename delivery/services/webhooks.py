@@ -18,17 +18,23 @@ from portal.errors import ApplicationError
 from ..backoff import retry_delay_for
 from ..models import EndpointHealth, WebhookAttempt, WebhookMessage
 from ..outbound import PostResult, post_signed
+from ..selectors import webhook_endpoints_listening
 from .outbox import publish_webhooks
 
 
 def webhook_notify(*, partner_id: int, event_type: str, data: dict[str, Any]) -> list[WebhookMessage]:
     """Queue a signed webhook to each of the bank's active endpoints that asked for `event_type`."""
-    endpoints = [
-        endpoint
-        for endpoint in WebhookEndpoint.objects.filter(partner_id=partner_id, is_active=True)
-        if event_type in (endpoint.event_types or [])
-    ]
+    endpoints = webhook_endpoints_listening(event_type=event_type, partner_id=partner_id).get(partner_id, [])
     return _queue(partner_id=partner_id, endpoints=endpoints, event_type=event_type, data=data)
+
+
+def webhook_notify_every_bank(*, event_type: str, data: dict[str, Any]) -> list[WebhookMessage]:
+    """Queue a signed webhook to every bank's active endpoints that asked for `event_type`."""
+    return [
+        message
+        for partner_id, endpoints in webhook_endpoints_listening(event_type=event_type).items()
+        for message in _queue(partner_id=partner_id, endpoints=endpoints, event_type=event_type, data=data)
+    ]
 
 
 def _queue(
