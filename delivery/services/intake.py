@@ -103,9 +103,12 @@ def event_intake(
     Each event needs an idempotency key: its `event_id`, or the `Idempotency-Key` header (for a batch,
     the header plus `:<index>`). One audit entry records the whole request.
     """
+    # The one check of a request's size: the API view checks only the body's shape.
     if not 1 <= len(events) <= MAX_BATCH:
         raise ApplicationError(
-            f"Send from 1 to {MAX_BATCH} events in one request.", code="invalid", fields={"events": ["1 to 500."]}
+            f"Send from 1 to {MAX_BATCH} events in one request.",
+            code="invalid",
+            fields={"events": [f"Give a list of 1 to {MAX_BATCH} events."]},
         )
     items, candidates = _screen(events, idempotency_key=idempotency_key, single=single)
     for attempt in range(3):
