@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from compliance.audit import Actor, audit_append
@@ -26,10 +27,7 @@ def delivery_cancel_for_consent(*, link_id: int, partner_id: int, reason: str) -
         refused = [t for t in types if not consent_check(partner_id=partner_id, link_id=link_id, message_type=t)]
         if not refused:
             return 0
-        rows = open_rows.filter(event__type__in=refused)
-        event_ids = set(rows.values_list("event_id", flat=True))
-        count = rows.update(status=Delivery.Status.CANCELLED, last_error=f"Cancelled: consent {reason}.")
-        rollup_events(event_ids)
+        count = _cancel(open_rows.filter(event__type__in=refused), last_error=f"Cancelled: consent {reason}.")
         audit_append(
             action="delivery.cancel_for_consent",
             actor=Actor.system("delivery"),
@@ -42,15 +40,22 @@ def delivery_cancel_for_partner(*, partner_id: int, reason: str) -> int:
     """Cancel every queued delivery of a bank (it was suspended or withdrawn); return how many."""
     with transaction.atomic():
         rows = Delivery.objects.filter(partner_id=partner_id, status__in=Delivery.OPEN_STATUSES)
-        event_ids = set(rows.values_list("event_id", flat=True))
-        count = rows.update(status=Delivery.Status.CANCELLED, last_error=f"Cancelled: the bank was {reason}.")
+        count = _cancel(rows, last_error=f"Cancelled: the bank was {reason}.")
         if count:
-            rollup_events(event_ids)
             audit_append(
                 action="delivery.cancel_for_partner",
                 actor=Actor.system("delivery"),
                 data={"partner": partner_id, "reason": reason, "cancelled": count},
             )
+    return count
+
+
+def _cancel(rows: QuerySet[Delivery], *, last_error: str) -> int:
+    """Cancel `rows` and set their events' statuses; return how many were cancelled."""
+    event_ids = set(rows.values_list("event_id", flat=True))
+    count = rows.update(status=Delivery.Status.CANCELLED, last_error=last_error)
+    if count:
+        rollup_events(event_ids)
     return count
 
 

@@ -195,7 +195,8 @@ def delivery_send_batch(*, delivery_ids: Sequence[int]) -> BatchOutcome:
         failed: list[tuple[Outgoing, PostResult]] = []
         if gateway:
             result = _post_gateway(gateway, batch.texts)
-            attempts.extend(_attempt_of(d, sent_at, result) for d in gateway)
+            answer = result.attempt_fields()  # one POST carried them all
+            attempts.extend({"delivery_id": d.pk, "attempted_at": sent_at, **answer} for d in gateway)
             if result.ok:
                 batch.closing[Delivery.Status.DELIVERED].extend(gateway)
             else:
@@ -285,19 +286,6 @@ def _attempt(
         "error": error,
         "succeeded": succeeded,
     }
-
-
-def _attempt_of(delivery: Outgoing, at: datetime, result: PostResult) -> dict[str, Any]:
-    """Return the DeliveryAttempt row of a POST that carried `delivery`."""
-    return _attempt(
-        delivery,
-        at,
-        status_code=result.status_code,
-        duration_ms=result.duration_ms,
-        excerpt=result.excerpt,
-        error=result.error,
-        succeeded=result.ok,
-    )
 
 
 def _post_gateway(deliveries: list[Outgoing], texts: dict[int, tuple[str, str]]) -> PostResult:

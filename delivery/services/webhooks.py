@@ -77,15 +77,7 @@ def webhook_send(*, message_id: int) -> str:
     )
     attempts = message.attempts + 1
     with transaction.atomic():
-        WebhookAttempt.objects.create(
-            message=message,
-            attempted_at=now,
-            status_code=result.status_code,
-            duration_ms=result.duration_ms,
-            response_excerpt=result.excerpt,
-            error=result.error,
-            succeeded=result.ok,
-        )
+        WebhookAttempt.objects.create(message=message, attempted_at=now, **result.attempt_fields())
         health, _ = EndpointHealth.objects.select_for_update().get_or_create(endpoint=endpoint)
         if result.ok:
             WebhookMessage.objects.filter(pk=message.pk).update(
