@@ -192,8 +192,8 @@ def main() -> int:
     from django.db import connection
 
     from consent.tests.factories import grant_for, link_for
+    from delivery.demo_gateway import GatewayReceiver
     from delivery.models import Delivery, InboxMessage
-    from delivery.receiver import GatewayReceiver
     from delivery.tests.factories import delivery_bank
     from partners.tests.factories import api_key_for
     from portal.tests.factories import UserFactory

@@ -5,12 +5,27 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .outbound import PostResult
 
 # Seconds before attempt 2, 3, ...: about 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
 SCHEDULE = (5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 10 * 3600)
 MAX_ATTEMPTS = len(SCHEDULE) + 1
 JITTER = 0.2  # ± 20 %, so that a burst of failures does not retry in lockstep
 PERMANENT_STATUSES = frozenset({400, 401, 403, 404, 405, 410, 413, 415, 422})
+
+
+def retry_delay_for(result: PostResult, *, attempt: int) -> float | None:
+    """Return seconds to wait after failed POST number `attempt` (1-based), or None to give up.
+
+    The retry decision of deliveries and webhooks alike: a permanent 4xx is never retried; anything
+    else follows the schedule, honouring the answer's `Retry-After`.
+    """
+    if result.status_code is not None and is_permanent(result.status_code):
+        return None
+    return retry_delay(attempt, retry_after=result.retry_after)
 
 
 def retry_delay(attempt: int, *, retry_after: str | None = None, rng: random.Random | None = None) -> float | None:

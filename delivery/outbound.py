@@ -44,6 +44,21 @@ class PostResult:
         """Return True for a 2xx answer."""
         return self.status_code is not None and 200 <= self.status_code < 300
 
+    def attempt_fields(self) -> dict[str, Any]:
+        """Return what an attempt row keeps of this POST (DeliveryAttempt and WebhookAttempt share the fields)."""
+        return {
+            "status_code": self.status_code,
+            "duration_ms": self.duration_ms,
+            "response_excerpt": self.excerpt,
+            "error": self.error,
+            "succeeded": self.ok,
+        }
+
+    @property
+    def failure(self) -> str:
+        """Return what went wrong, short enough for a `last_error` column."""
+        return (self.error or f"HTTP {self.status_code}: {self.excerpt[:200]}")[:300]
+
 
 def post_signed(*, url: str, secrets: list[str], msg_id: str, body: Any) -> PostResult:
     """POST `body` as JSON to `url` with Standard Webhooks headers; never raise for network trouble."""

@@ -59,10 +59,7 @@ def on_partner_status_changed(
 
 def on_terms_published(sender: Any, *, terms: Any, **kwargs: Any) -> None:
     """Tell every bank with a `terms.updated` endpoint about new usage terms."""
-    partner_ids = Partner.objects.filter(webhook_endpoints__is_active=True).values_list("pk", flat=True).distinct()
-    for partner_id in partner_ids:
-        services.webhook_notify(
-            partner_id=partner_id,
-            event_type=WebhookEvent.TERMS_UPDATED,
-            data={"version": getattr(terms, "version", None), "title": getattr(terms, "title", "")},
-        )
+    services.webhook_notify_every_bank(
+        event_type=WebhookEvent.TERMS_UPDATED,
+        data={"version": getattr(terms, "version", None), "title": getattr(terms, "title", "")},
+    )

@@ -29,6 +29,19 @@ def event_for_partner(*, partner: Partner, pk: int) -> PartnerEvent | None:
     )
 
 
+def webhook_endpoints_listening(*, event_type: str, partner_id: int | None = None) -> dict[int, list[WebhookEndpoint]]:
+    """Return the active endpoints that asked for `event_type`, by bank: one bank's, or every bank's."""
+    endpoints = WebhookEndpoint.objects.filter(is_active=True)
+    if partner_id is not None:
+        endpoints = endpoints.filter(partner_id=partner_id)
+    by_bank: dict[int, list[WebhookEndpoint]] = {}
+    for endpoint in endpoints:
+        # Tested in Python: SQLite (the embedded default) cannot ask whether a JSON list holds a value.
+        if event_type in (endpoint.event_types or []):
+            by_bank.setdefault(endpoint.partner_id, []).append(endpoint)
+    return by_bank
+
+
 def webhook_endpoint_for_partner(*, partner: Partner, pk: int) -> WebhookEndpoint | None:
     """Return the bank's webhook endpoint `pk`, or None."""
     return WebhookEndpoint.objects.filter(partner=partner, pk=pk).first()

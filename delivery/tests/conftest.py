@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from delivery.receiver import GatewayReceiver
+from delivery.demo_gateway import GatewayReceiver
 
 
 def _free_port() -> int:

@@ -76,6 +76,8 @@ def test_malformed_batches_are_refused_clearly(client: Client, body: Any) -> Non
     response = _post(client, c.api_key, body)
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid"
+    if isinstance(body, dict) and set(body) == {"events"} and isinstance(body["events"], list):
+        assert response.json()["error"]["fields"] == {"events": ["Give a list of 1 to 500 events."]}
 
 
 def test_an_event_shows_its_deliveries_and_attempts_to_its_bank_only(

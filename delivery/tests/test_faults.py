@@ -22,8 +22,8 @@ from kombu.exceptions import OperationalError as BrokerDown
 from conftest import ARTIFACTS, CeleryWorkerProcess, wait_for
 from consent.services import consent_revoke
 from delivery import services
+from delivery.demo_gateway import GatewayReceiver
 from delivery.models import Delivery, InboxMessage, PartnerEvent
-from delivery.receiver import GatewayReceiver
 from delivery.tests.conftest import PrivateRedis
 from delivery.tests.factories import balance_event, consenting
 

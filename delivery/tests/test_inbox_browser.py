@@ -13,8 +13,8 @@ from playwright.sync_api import expect
 
 from conftest import screenshot, serious_accessibility_violations, wait_for
 from consent.services import consent_revoke
+from delivery.demo_gateway import GatewayReceiver
 from delivery.models import Delivery, InboxMessage
-from delivery.receiver import GatewayReceiver
 from delivery.tests.factories import balance_event, consenting
 from portal.tests.test_browser import sign_in
 

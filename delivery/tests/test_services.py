@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -11,10 +12,10 @@ from django.utils import timezone
 
 from compliance.models import AuditEntry
 from consent.services import consent_revoke
-from delivery import services
+from delivery import receivers, services
+from delivery.demo_gateway import GatewayReceiver
 from delivery.models import Delivery, EndpointHealth, InboxMessage, PartnerEvent, WebhookMessage
-from delivery.receiver import GatewayReceiver
-from delivery.tests.factories import balance_event, consenting
+from delivery.tests.factories import balance_event, consenting, delivery_bank
 from partners.services import webhook_endpoint_create
 from portal.errors import ApplicationError
 
@@ -246,3 +247,33 @@ def test_webhooks_are_signed_retried_and_an_endpoint_failing_for_days_is_disable
     endpoint.refresh_from_db()
     assert not endpoint.is_active
     assert "Disabled after failing" in endpoint.disabled_reason
+
+
+def test_new_terms_go_to_every_active_endpoint_that_asked_for_them_and_no_other(
+    django_assert_max_num_queries: Any,
+) -> None:
+    asking, both, silent = delivery_bank(), delivery_bank(), delivery_bank()
+    wanted = [
+        webhook_endpoint_create(
+            partner=asking, url="https://a.example/terms", event_types=["terms.updated"], actor=None
+        )[0],
+        webhook_endpoint_create(
+            partner=both, url="https://b.example/all", event_types=["consent.revoked", "terms.updated"], actor=None
+        )[0],
+    ]
+    webhook_endpoint_create(
+        partner=asking, url="https://a.example/consent", event_types=["consent.revoked"], actor=None
+    )
+    switched_off, _ = webhook_endpoint_create(
+        partner=both, url="https://b.example/old", event_types=["terms.updated"], actor=None
+    )
+    type(switched_off).objects.filter(pk=switched_off.pk).update(is_active=False)
+    webhook_endpoint_create(
+        partner=silent, url="https://c.example/consent", event_types=["consent.granted"], actor=None
+    )
+    # One lookup of endpoints for all banks, then for each bank that asked: its messages and audit entry (8).
+    with django_assert_max_num_queries(1 + 2 * 8):
+        receivers.on_terms_published(sender=None, terms=SimpleNamespace(version=3, title="Terms 3"))
+    messages = WebhookMessage.objects.filter(event_type="terms.updated")
+    assert sorted(m.endpoint_id for m in messages) == sorted(e.pk for e in wanted)
+    assert {m.payload["data"]["version"] for m in messages} == {3}

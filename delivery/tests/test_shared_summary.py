@@ -8,8 +8,8 @@ import pytest
 from django.test import Client
 
 from delivery import services
+from delivery.demo_gateway import GatewayReceiver
 from delivery.models import Delivery
-from delivery.receiver import GatewayReceiver
 from delivery.tests.factories import balance_event, consenting
 from portal.tests.factories import UserFactory
 

@@ -7,7 +7,8 @@ import random
 
 import pytest
 
-from delivery.backoff import MAX_ATTEMPTS, SCHEDULE, is_permanent, parse_retry_after, retry_delay
+from delivery.backoff import MAX_ATTEMPTS, SCHEDULE, is_permanent, parse_retry_after, retry_delay, retry_delay_for
+from delivery.outbound import PostResult
 from delivery.signing import SignatureError, sign_headers, signature, verify
 
 SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
@@ -55,3 +56,17 @@ def test_retry_after_is_honoured() -> None:
 @pytest.mark.parametrize(("status", "permanent"), [(400, True), (404, True), (410, True), (408, False), (429, False)])
 def test_permanent_statuses(status: int, permanent: bool) -> None:
     assert is_permanent(status) is permanent
+
+
+def test_one_retry_decision_for_deliveries_and_webhooks() -> None:
+    assert retry_delay_for(PostResult(404, 5, retry_after="30"), attempt=1) is None  # permanent: Retry-After or not
+    assert retry_delay_for(PostResult(429, 5, retry_after="30"), attempt=1) == 30
+    no_answer = retry_delay_for(PostResult(None, 5, error="ConnectError: refused"), attempt=2)
+    assert no_answer is not None
+    assert SCHEDULE[1] * 0.8 <= no_answer <= SCHEDULE[1] * 1.2
+    assert retry_delay_for(PostResult(503, 5), attempt=MAX_ATTEMPTS) is None
+
+
+def test_a_failure_reads_as_the_error_or_the_answer() -> None:
+    assert PostResult(None, 5, error="ConnectError: refused").failure == "ConnectError: refused"
+    assert PostResult(503, 5, excerpt="busy" * 100).failure == "HTTP 503: " + ("busy" * 50)

@@ -7,7 +7,7 @@ import json
 import urllib.error
 import urllib.request
 
-from delivery.receiver import GatewayReceiver
+from delivery.demo_gateway import GatewayReceiver
 from delivery.signing import sign_headers
 
 SECRET = "whsec_" + base64.b64encode(b"g" * 32).decode()

@@ -1,4 +1,4 @@
-"""`manage.py gateway_receiver`: the demo's messenger gateway on 127.0.0.1, verifying and deduping deliveries."""
+"""`manage.py demo_gateway`: the demo's messenger gateway on 127.0.0.1, verifying and deduping deliveries."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from delivery.receiver import GatewayReceiver
+from delivery.demo_gateway import GatewayReceiver
 
 
 class Command(BaseCommand):

@@ -1,0 +1,77 @@
+"""Cancelling queued deliveries that may no longer go (consent changed, bank suspended), and replaying dead letters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from compliance.audit import Actor, audit_append
+from consent.rules import consent_check
+
+from ..models import Delivery, PartnerEvent
+from .closing import rollup_events
+from .outbox import publish_deliveries
+
+
+def delivery_cancel_for_consent(*, link_id: int, partner_id: int, reason: str) -> int:
+    """Cancel the queued deliveries on a link that the consent check no longer allows; return how many."""
+    with transaction.atomic():
+        open_rows = Delivery.objects.filter(
+            event__link_id=link_id, partner_id=partner_id, status__in=Delivery.OPEN_STATUSES
+        )
+        types = set(open_rows.values_list("event__type", flat=True).distinct())
+        refused = [t for t in types if not consent_check(partner_id=partner_id, link_id=link_id, message_type=t)]
+        if not refused:
+            return 0
+        count = _cancel(open_rows.filter(event__type__in=refused), last_error=f"Cancelled: consent {reason}.")
+        audit_append(
+            action="delivery.cancel_for_consent",
+            actor=Actor.system("delivery"),
+            data={"link": link_id, "partner": partner_id, "reason": reason, "cancelled": count, "types": refused},
+        )
+    return count
+
+
+def delivery_cancel_for_partner(*, partner_id: int, reason: str) -> int:
+    """Cancel every queued delivery of a bank (it was suspended or withdrawn); return how many."""
+    with transaction.atomic():
+        rows = Delivery.objects.filter(partner_id=partner_id, status__in=Delivery.OPEN_STATUSES)
+        count = _cancel(rows, last_error=f"Cancelled: the bank was {reason}.")
+        if count:
+            audit_append(
+                action="delivery.cancel_for_partner",
+                actor=Actor.system("delivery"),
+                data={"partner": partner_id, "reason": reason, "cancelled": count},
+            )
+    return count
+
+
+def _cancel(rows: QuerySet[Delivery], *, last_error: str) -> int:
+    """Cancel `rows` and set their events' statuses; return how many were cancelled."""
+    event_ids = set(rows.values_list("event_id", flat=True))
+    count = rows.update(status=Delivery.Status.CANCELLED, last_error=last_error)
+    if count:
+        rollup_events(event_ids)
+    return count
+
+
+def delivery_replay(*, deliveries: Iterable[Delivery], actor: Any, ip: str | None = None) -> int:
+    """Send dead letters again from a fresh retry schedule; return how many were requeued."""
+    ids = [d.pk for d in deliveries if d.status == Delivery.Status.DEAD]
+    if not ids:
+        return 0
+    with transaction.atomic():
+        rows = Delivery.objects.filter(pk__in=ids, status=Delivery.Status.DEAD)
+        event_ids = set(rows.values_list("event_id", flat=True))
+        count = rows.update(
+            status=Delivery.Status.PENDING, attempts=0, next_attempt_at=timezone.now(), enqueued_at=None, last_error=""
+        )
+        PartnerEvent.objects.filter(pk__in=event_ids).update(status=PartnerEvent.Status.ACCEPTED)
+        audit_append(action="delivery.replay", actor=actor, data={"deliveries": ids[:500], "count": count}, ip=ip)
+        publish = list(Delivery.objects.filter(pk__in=ids).values_list("pk", "queue", "partner_id"))
+        transaction.on_commit(lambda: publish_deliveries(publish), robust=True)
+    return count
