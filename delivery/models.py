@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from consent.models import AccountLink
-from partners.models import Partner, WebhookEndpoint, WebhookEvent
+from partners.models import Partner, PartnerApiKey, WebhookEndpoint, WebhookEvent
 
 # Queues: fraud alerts travel alone so that bulk updates never delay them.
 FRAUD_QUEUE = "fraud"
@@ -64,6 +64,9 @@ class PartnerEvent(models.Model):
     supersession_key = models.CharField(max_length=80, blank=True)
     supersedes_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.ACCEPTED)
+    # The environment of the API key that posted it ("" when the platform did): its sends stay in that
+    # key's world (`consent.rules`).
+    environment = models.CharField(max_length=8, choices=PartnerApiKey.Environment.choices, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = PartnerEventQuerySet.as_manager()

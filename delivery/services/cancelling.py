@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from compliance.audit import Actor, audit_append
@@ -23,15 +23,30 @@ def delivery_cancel_for_consent(*, link_id: int, partner_id: int, reason: str) -
         open_rows = Delivery.objects.filter(
             event__link_id=link_id, partner_id=partner_id, status__in=Delivery.OPEN_STATUSES
         )
-        types = set(open_rows.values_list("event__type", flat=True).distinct())
-        refused = [t for t in types if not consent_check(partner_id=partner_id, link_id=link_id, message_type=t)]
+        kinds = set(open_rows.values_list("event__type", "event__environment").distinct())
+        refused = sorted(
+            (message_type, environment)
+            for message_type, environment in kinds
+            if not consent_check(
+                partner_id=partner_id, link_id=link_id, message_type=message_type, environment=environment or None
+            )
+        )
         if not refused:
             return 0
-        count = _cancel(open_rows.filter(event__type__in=refused), last_error=f"Cancelled: consent {reason}.")
+        which = Q()
+        for message_type, environment in refused:
+            which |= Q(event__type=message_type, event__environment=environment)
+        count = _cancel(open_rows.filter(which), last_error=f"Cancelled: consent {reason}.")
         audit_append(
             action="delivery.cancel_for_consent",
             actor=Actor.system("delivery"),
-            data={"link": link_id, "partner": partner_id, "reason": reason, "cancelled": count, "types": refused},
+            data={
+                "link": link_id,
+                "partner": partner_id,
+                "reason": reason,
+                "cancelled": count,
+                "types": [t for t, _env in refused],
+            },
         )
     return count
 

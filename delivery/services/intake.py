@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from compliance.audit import audit_append
 from consent.rules import consent_check_many
-from partners.models import Partner
+from partners.models import Partner, PartnerApiKey
 from portal.errors import ApplicationError
 
 from ..bulk import bulk_insert
@@ -111,10 +111,12 @@ def event_intake(
             fields={"events": [f"Give a list of 1 to {MAX_BATCH} events."]},
         )
     items, candidates = _screen(events, idempotency_key=idempotency_key, single=single)
+    # A key acts in its own world (`consent.rules`): each event keeps its key's environment for its sends.
+    environment = actor.environment if isinstance(actor, PartnerApiKey) else ""
     for attempt in range(3):
         try:
             with transaction.atomic():
-                event_ids, outbox = _intake_candidates(partner=partner, candidates=candidates)
+                event_ids, outbox = _intake_candidates(partner=partner, candidates=candidates, environment=environment)
                 audit_append(
                     action="delivery.events_intake",
                     actor=actor,
@@ -169,7 +171,7 @@ def _screen(
 
 
 def _intake_candidates(
-    *, partner: Partner, candidates: list[Candidate]
+    *, partner: Partner, candidates: list[Candidate], environment: str
 ) -> tuple[list[int], list[tuple[int, str, int]]]:
     """Store the new events and their outbox rows; return the events' ids and the rows for the relay.
 
@@ -187,9 +189,12 @@ def _intake_candidates(
     allowed = consent_check_many(
         partner_id=partner.pk,
         pairs={(valid.link_id, valid.type) for _item, valid, key, _hash in candidates if key not in existing},
+        environment=environment or None,
     )
     now = timezone.now()
     accepted = _accept(partner_id=partner.pk, candidates=candidates, existing=existing, allowed=allowed, now=now)
+    for _item, row in accepted:
+        row["environment"] = environment
     event_ids = bulk_insert(PartnerEvent, [row for _item, row in accepted], with_ids=True)
     for (item, row), pk in zip(accepted, event_ids, strict=True):
         item.outcome = "accepted"

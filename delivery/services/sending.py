@@ -54,6 +54,7 @@ class Outgoing:
     created_at: datetime
     supersession_key: str
     supersedes_at: datetime | None
+    environment: str  # of the key that posted the event; "" when the platform did
     last_error: str = ""
 
     @property
@@ -65,7 +66,7 @@ class Outgoing:
 _OUTGOING_FIELDS = (
     "pk", "channel", "queue", "partner_id", "partner__slug", "attempts", "event_id", "event__type", "event__payload",
     "event__link_id", "event__link__user_id", "event__deliver_by", "event__created_at", "event__supersession_key",
-    "event__supersedes_at",
+    "event__supersedes_at", "event__environment",
 )  # fmt: skip
 
 
@@ -215,28 +216,30 @@ def delivery_send_batch(*, delivery_ids: Sequence[int]) -> BatchOutcome:
     return outcome
 
 
-def _consent_held(sendable: list[Outgoing]) -> set[tuple[int, int, str]]:
-    """Return the (bank, link, message type) triples consent still allows, holding what the answer rests on.
+def _consent_held(sendable: list[Outgoing]) -> set[tuple[int, str, int, str]]:
+    """Return the (bank, environment, link, message type) tuples consent still allows, holding what it rests on.
 
-    The consent check again, in bulk (one query per bank, usually one): a revocation commits before it
-    (nothing is sent) or waits until the batch's sends are done.
+    The consent check again, in bulk (one query per bank and key environment, usually one): a revocation
+    commits before it (nothing is sent) or waits until the batch's sends are done.
     """
-    pairs_by_bank: dict[int, set[tuple[int, str]]] = {}
+    pairs_by_bank: dict[tuple[int, str], set[tuple[int, str]]] = {}
     for delivery in sendable:
-        pairs_by_bank.setdefault(delivery.partner_id, set()).add((delivery.link_id, delivery.type))
+        pairs_by_bank.setdefault((delivery.partner_id, delivery.environment), set()).add(
+            (delivery.link_id, delivery.type)
+        )
     return {
-        (partner_id, *pair)
-        for partner_id, pairs in sorted(pairs_by_bank.items())
-        for pair in consent_check_many(partner_id=partner_id, pairs=pairs, hold=True)
+        (partner_id, environment, *pair)
+        for (partner_id, environment), pairs in sorted(pairs_by_bank.items())
+        for pair in consent_check_many(partner_id=partner_id, pairs=pairs, environment=environment or None, hold=True)
     }
 
 
-def _route(batch: Triage, allowed: set[tuple[int, int, str]]) -> tuple[list[Outgoing], list[Outgoing]]:
+def _route(batch: Triage, allowed: set[tuple[int, str, int, str]]) -> tuple[list[Outgoing], list[Outgoing]]:
     """Return the sendable deliveries by channel (inbox, gateway); those consent no longer allows close as cancelled."""
     inbox: list[Outgoing] = []
     gateway: list[Outgoing] = []
     for delivery in batch.sendable:
-        if (delivery.partner_id, delivery.link_id, delivery.type) not in allowed:
+        if (delivery.partner_id, delivery.environment, delivery.link_id, delivery.type) not in allowed:
             delivery.last_error = "The person's consent no longer allows this message."
             batch.closing[Delivery.Status.CANCELLED].append(delivery)
         elif delivery.channel == Delivery.Channel.INBOX:
