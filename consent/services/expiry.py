@@ -18,7 +18,7 @@ from portal.models import User
 from .. import signals
 from ..models import ConsentGrant
 from .locks import lock_link
-from .records import signal_after_commit
+from .records import announce_change
 from .revoking import end_grant
 
 RevokedBy = ConsentGrant.RevokedBy
@@ -59,7 +59,7 @@ def consent_expire_due(*, at: datetime | None = None) -> int:
                     at=at,
                 )
             if grants:
-                signal_after_commit(event=signals.EXPIRED, link=link, grant_ids=[g.pk for g in grants])
+                announce_change(event=signals.EXPIRED, link=link, grant_ids=[g.pk for g in grants])
             expired += len(grants)
     return expired
 
@@ -95,15 +95,10 @@ def consent_send_expiry_reminders(*, at: datetime | None = None) -> int:
                 data={"grants": [g.pk for g in grants], "email": user.email},
             )
             _email_reminder(user, grants)
-            _signal_reminded_after_commit(user_id=user_id, grant_ids=[g.pk for g in grants])
+            # In this transaction: the inbox half of the reminder commits with the reminder's mark.
+            signals.consent_expiry_reminded.send(sender=ConsentGrant, user_id=user_id, grant_ids=[g.pk for g in grants])
             reminded += 1
     return reminded
-
-
-def _signal_reminded_after_commit(*, user_id: int, grant_ids: list[int]) -> None:
-    transaction.on_commit(
-        lambda: signals.consent_expiry_reminded.send(sender=ConsentGrant, user_id=user_id, grant_ids=grant_ids)
-    )
 
 
 def _zone(user: User) -> zoneinfo.ZoneInfo:

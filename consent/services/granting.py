@@ -22,7 +22,7 @@ from ..refusals import AuthorisationRefused, refusals_audited
 from ..rules import grant_in_force
 from .locks import lock_grant_to_change, lock_link
 from .openness import require_open
-from .records import audit_grant, record_event, signal_after_commit
+from .records import announce_change, audit_grant, record_event
 
 RevokedBy = ConsentGrant.RevokedBy
 
@@ -148,7 +148,7 @@ def consent_grant(
                 _grant_one(user=user, link=link, choice=choice, version=version, terms=terms, now=now, ip=ip)
                 for choice, version in checked
             ]
-            signal_after_commit(event=signals.GRANTED, link=link, grant_ids=[g.pk for g in granted])
+            announce_change(event=signals.GRANTED, link=link, grant_ids=[g.pk for g in granted])
     except IntegrityError as exc:  # a concurrent request granted the same thing first
         raise _already_granted("this permission") from exc
     return granted
@@ -221,7 +221,7 @@ def consent_narrow(
         grant.save(update_fields=["message_types_mask"])
         record_event(kind=ConsentEvent.Kind.NARROWED, link=link, grant=grant, actor=actor_label(actor))
         audit_grant("consent.narrow", actor=actor, grant=grant, ip=ip, message_types_before=before)
-        signal_after_commit(event=signals.NARROWED, link=link, grant_ids=[grant.pk])
+        announce_change(event=signals.NARROWED, link=link, grant_ids=[grant.pk])
     return grant
 
 
@@ -263,5 +263,5 @@ def consent_renew(
         grant.save(update_fields=["scope_version", "expires_at", "renewed_at", "reminder_sent_at", "terms"])
         record_event(kind=ConsentEvent.Kind.RENEWED, link=link, grant=grant, actor=actor_label(actor), at=now)
         audit_grant("consent.renew", actor=actor, grant=grant, ip=ip, before=before)
-        signal_after_commit(event=signals.GRANTED, link=link, grant_ids=[grant.pk])
+        announce_change(event=signals.GRANTED, link=link, grant_ids=[grant.pk])
     return grant

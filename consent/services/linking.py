@@ -21,7 +21,7 @@ from ..policy import actor_label, require_may_act
 from ..refusals import AuthorisationRefused, refusals_audited
 from .locks import lock_link
 from .openness import require_open
-from .records import record_event, signal_after_commit
+from .records import announce_change, record_event
 from .revoking import revoke_active_on_link
 
 RevokedBy = ConsentGrant.RevokedBy
@@ -193,5 +193,5 @@ def link_unlink(*, link: AccountLink, actor: Any, ip: str | None = None) -> Acco
             data={"partner": link.partner.slug, "revoked_grants": [g.pk for g in revoked]},
             ip=ip,
         )
-        signal_after_commit(event=signals.UNLINKED, link=link, grant_ids=[g.pk for g in revoked])
+        announce_change(event=signals.UNLINKED, link=link, grant_ids=[g.pk for g in revoked])
     return link

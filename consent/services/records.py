@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 
 from compliance.audit import audit_append
@@ -44,14 +43,17 @@ def record_event(
     return event
 
 
-def signal_after_commit(*, event: str, link: AccountLink, grant_ids: Sequence[int]) -> None:
-    """Send `consent_changed` for these grants once the caller's transaction commits, never before."""
-    ids, link_id, partner_id = list(grant_ids), link.pk, link.partner_id
-    transaction.on_commit(
-        lambda: signals.consent_changed.send(
-            sender=ConsentGrant, grant_ids=ids, link_id=link_id, partner_id=partner_id, event=event
+def announce_change(*, event: str, link: AccountLink, grant_ids: Sequence[int]) -> None:
+    """Send `consent_changed` for these grants inside the caller's transaction.
+
+    Receivers only write rows (cancelled deliveries, the bank's webhook messages), so the change and
+    its consequences commit together or not at all; what leaves the process is published from those
+    rows after commit, and the outbox sweeper re-publishes them if the process died in between.
+    """
+    if grant_ids:
+        signals.consent_changed.send(
+            sender=ConsentGrant, grant_ids=list(grant_ids), link_id=link.pk, partner_id=link.partner_id, event=event
         )
-    )
 
 
 def audit_grant(action: str, *, actor: Any, grant: ConsentGrant, ip: str | None, **extra: Any) -> None:

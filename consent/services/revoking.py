@@ -19,7 +19,7 @@ from ..models import AccountLink, ConsentEvent, ConsentGrant
 from ..policy import require_may_act
 from ..refusals import refusals_audited
 from .locks import lock_grant_to_change, lock_link
-from .records import audit_grant, record_event, signal_after_commit
+from .records import announce_change, audit_grant, record_event
 
 RevokedBy = ConsentGrant.RevokedBy
 
@@ -96,7 +96,7 @@ def consent_revoke(
             ip=ip,
             at=timezone.now(),
         )
-        signal_after_commit(event=signals.REVOKED, link=link, grant_ids=[grant.pk])
+        announce_change(event=signals.REVOKED, link=link, grant_ids=[grant.pk])
     return grant
 
 
@@ -124,7 +124,7 @@ def consent_revoke_all_for_link(
             link=link, by=by, reason=reason or _default_reason(by), actor=actor, ip=ip, at=timezone.now()
         )
         if revoked:
-            signal_after_commit(event=signals.REVOKED, link=link, grant_ids=[g.pk for g in revoked])
+            announce_change(event=signals.REVOKED, link=link, grant_ids=[g.pk for g in revoked])
     return revoked
 
 
@@ -151,7 +151,7 @@ def consent_revoke_everything(
                 link=link, by=by, reason=reason or _default_reason(by), actor=actor, ip=ip, at=now
             )
             if on_link:
-                signal_after_commit(event=signals.REVOKED, link=link, grant_ids=[g.pk for g in on_link])
+                announce_change(event=signals.REVOKED, link=link, grant_ids=[g.pk for g in on_link])
             revoked.extend(on_link)
         audit_append(
             action="consent.revoke_everything",
@@ -168,26 +168,20 @@ def consent_revoke_where(
 ) -> list[ConsentGrant]:
     """Revoke the active grants in `grants` (a scope retired, a purpose withdrawn, a bank withdrawn), per link.
 
-    Called by the receivers of partners' signals, never by a view: the change it follows was already
-    authorised and audited by the partners service that made it.
+    Called by the receivers of partners' signals inside the partners service's transaction, never by a
+    view: the change it follows was authorised and audited by that service, and commits with this.
     """
     revoked: list[ConsentGrant] = []
     ids_by_link: dict[int, list[int]] = defaultdict(list)
-    for grant_id, link_id in grants.filter(status=ConsentGrant.Status.ACTIVE).values_list("pk", "link_id"):
-        ids_by_link[link_id].append(grant_id)
-    for link_id in sorted(ids_by_link):
-        with transaction.atomic():
+    with transaction.atomic():  # the caller's: the change that ends these grants commits with their ends
+        for grant_id, link_id in grants.filter(status=ConsentGrant.Status.ACTIVE).values_list("pk", "link_id"):
+            ids_by_link[link_id].append(grant_id)
+        at = timezone.now()
+        for link_id in sorted(ids_by_link):  # links in id order, as every service locks them: no deadlock
             link = lock_link(link_id)
             on_link = revoke_active_on_link(
-                link=link,
-                by=by,
-                reason=reason,
-                actor=actor,
-                ip=None,
-                at=timezone.now(),
-                filters={"pk__in": ids_by_link[link_id]},
+                link=link, by=by, reason=reason, actor=actor, ip=None, at=at, filters={"pk__in": ids_by_link[link_id]}
             )
-            if on_link:
-                signal_after_commit(event=signals.REVOKED, link=link, grant_ids=[g.pk for g in on_link])
+            announce_change(event=signals.REVOKED, link=link, grant_ids=[g.pk for g in on_link])
             revoked.extend(on_link)
     return revoked

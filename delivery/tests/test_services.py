@@ -11,6 +11,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from compliance.models import AuditEntry
+from consent.models import ConsentGrant
 from consent.services import consent_revoke
 from delivery import receivers, services
 from delivery.demo_gateway import GatewayReceiver
@@ -120,11 +121,14 @@ def test_a_batch_reaches_the_inbox_and_the_gateway_once(gateway: GatewayReceiver
     assert set(PartnerEvent.objects.exclude(pk=event.pk).values_list("status", flat=True)) == {"cancelled"}
 
 
-def test_a_revoke_between_intake_and_send_means_no_send(gateway: GatewayReceiver) -> None:
+def test_a_grant_ending_between_intake_and_send_means_no_send(gateway: GatewayReceiver) -> None:
     c = consenting()
     _intake(c, [balance_event(c.link.pk, event_id="e")])
     ids = list(Delivery.objects.values_list("pk", flat=True))
-    consent_revoke(grant=c.grant, actor=c.user)  # its on-commit cancellation never ran: the check must catch it
+    # The grant's end date passes before the expiry sweeper ran: nothing cancelled the deliveries, so
+    # the check at send time must catch it.
+    now = timezone.now()
+    ConsentGrant.objects.filter(pk=c.grant.pk).update(granted_at=now - timedelta(days=2), expires_at=now)
     outcome = _send(ids)
     assert outcome.cancelled == 2
     assert outcome.delivered == 0
@@ -133,12 +137,13 @@ def test_a_revoke_between_intake_and_send_means_no_send(gateway: GatewayReceiver
     assert PartnerEvent.objects.get().status == PartnerEvent.Status.BLOCKED
 
 
-def test_revocation_cancels_queued_deliveries_at_once(django_capture_on_commit_callbacks: Any) -> None:
+def test_revocation_cancels_queued_deliveries_in_its_own_transaction(gateway: GatewayReceiver) -> None:
     c = consenting()
     _intake(c, [balance_event(c.link.pk, event_id="e")])
-    with django_capture_on_commit_callbacks(execute=True):
-        consent_revoke(grant=c.grant, actor=c.user)
+    ids = list(Delivery.objects.values_list("pk", flat=True))
+    consent_revoke(grant=c.grant, actor=c.user)  # no after-commit hook needed: cancelled as it commits
     assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.CANCELLED}
+    assert _send(ids).delivered == 0
 
 
 def test_a_failing_gateway_is_retried_with_retry_after_then_dead_lettered(gateway: GatewayReceiver) -> None:

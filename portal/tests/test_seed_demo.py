@@ -46,8 +46,8 @@ def test_every_printed_login_works_and_lands_home(client: Client, role: str, hom
 @pytest.mark.django_db
 def test_printed_api_key_calls_the_api(client: Client) -> None:
     keys = _seed()["api_keys"]
-    (slug, key), *_ = keys.items()
-    response = client.get("/api/v1/partner/", headers={"authorization": f"Bearer {key}"})
-    assert response.status_code == 200
-    assert response.json()["slug"] == slug
-    assert response.json()["key_environment"] == "sandbox"
+    for name, environment in (("demo-bank", "live"), ("demo-bank-sandbox", "sandbox")):
+        response = client.get("/api/v1/partner/", headers={"authorization": f"Bearer {keys[name]}"})
+        assert response.status_code == 200
+        assert response.json()["slug"] == "demo-bank"
+        assert response.json()["key_environment"] == environment
