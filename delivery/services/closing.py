@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.db.models import F
 
+from compliance.audit import Actor, audit_append
 from partners.models import WebhookEvent
 
 from ..backoff import retry_delay_for
@@ -101,12 +102,26 @@ def fail_deliveries(failed: list[tuple[Outgoing, PostResult]], at: datetime, out
 
 
 def mark_dead(rows: list[Outgoing], at: datetime) -> None:
-    """Make each of `rows` a dead letter, with its last error."""
+    """Make each of `rows` a dead letter, with its last error; one audit entry per bank says which."""
     for delivery in rows:
         Delivery.objects.filter(pk=delivery.pk).update(
             status=Delivery.Status.DEAD,
             attempts=max(delivery.attempts, 1),
             last_error=delivery.last_error,
+        )
+    by_bank: dict[int, list[Outgoing]] = defaultdict(list)
+    for delivery in rows:
+        by_bank[delivery.partner_id].append(delivery)
+    for partner_id, dead in sorted(by_bank.items()):
+        audit_append(
+            action="delivery.dead_letter",
+            actor=Actor.system("delivery"),
+            data={
+                "partner": partner_id,
+                "deliveries": [d.pk for d in dead],
+                "errors": sorted({d.last_error for d in dead})[:5],
+                "at": at.isoformat(),
+            },
         )
 
 

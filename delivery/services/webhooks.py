@@ -99,6 +99,12 @@ def _failed(
         WebhookMessage.objects.filter(pk=message.pk).update(
             status=WebhookMessage.Status.DEAD, attempts=attempts, last_error=error
         )
+        audit_append(
+            action="delivery.webhook_dead_letter",
+            actor=Actor.system("delivery"),
+            target=message.endpoint,
+            data={"partner": message.partner_id, "message": message.msg_id, "type": message.event_type, "error": error},
+        )
     else:
         WebhookMessage.objects.filter(pk=message.pk).update(
             attempts=attempts, next_attempt_at=now + timedelta(seconds=delay), enqueued_at=None, last_error=error

@@ -165,6 +165,9 @@ def test_a_failing_gateway_is_retried_with_retry_after_then_dead_lettered(gatewa
     _send([row.pk])
     row.refresh_from_db()
     assert row.status == Delivery.Status.DEAD
+    dead_letter = AuditEntry.objects.get(action="delivery.dead_letter")
+    assert dead_letter.data["deliveries"] == [row.pk]
+    assert dead_letter.data["partner"] == c.bank.pk
     assert PartnerEvent.objects.get().status == PartnerEvent.Status.PARTIALLY_DELIVERED
     message = WebhookMessage.objects.get(event_type="delivery.failed")
     assert message.payload["data"]["deliveries"][0]["id"] == row.pk
@@ -191,6 +194,10 @@ def test_a_poison_payload_is_dead_lettered_without_sinking_its_batch(gateway: Ga
     assert outcome.dead == 2
     assert outcome.delivered == 2
     assert Delivery.objects.filter(event=poison, status=Delivery.Status.DEAD).count() == 2
+    [entry] = AuditEntry.objects.filter(action="delivery.dead_letter")
+    assert sorted(entry.data["deliveries"]) == sorted(
+        Delivery.objects.filter(event=poison).values_list("pk", flat=True)
+    )
 
 
 def test_deliver_by_in_the_past_expires_the_delivery(gateway: GatewayReceiver) -> None:
@@ -282,3 +289,17 @@ def test_new_terms_go_to_every_active_endpoint_that_asked_for_them_and_no_other(
     messages = WebhookMessage.objects.filter(event_type="terms.updated")
     assert sorted(m.endpoint_id for m in messages) == sorted(e.pk for e in wanted)
     assert {m.payload["data"]["version"] for m in messages} == {3}
+
+
+def test_a_webhook_refused_for_good_is_a_dead_letter_on_the_record(gateway: GatewayReceiver) -> None:
+    c = consenting()
+    endpoint, _secret = webhook_endpoint_create(
+        partner=c.bank, url="https://bank.example/hooks", event_types=["consent.revoked"], actor=None
+    )
+    type(endpoint).objects.filter(pk=endpoint.pk).update(url=gateway.url, secret=gateway.state.secret)
+    [message] = services.webhook_notify(partner_id=c.bank.pk, event_type="consent.revoked", data={"link": 1})
+    gateway.state.fail_next, gateway.state.fail_status = 1, 410  # permanent: never retried
+    assert services.webhook_send(message_id=message.pk) == "dead"
+    entry = AuditEntry.objects.get(action="delivery.webhook_dead_letter")
+    assert entry.data["message"] == message.msg_id
+    assert entry.data["type"] == "consent.revoked"
