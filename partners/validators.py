@@ -1,4 +1,4 @@
-"""Validation of what banks declare: scope content and the URLs the platform will call."""
+"""Validation of what banks declare: scope content, message and event types, the URLs the platform will call."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.conf import settings
 
 from portal.errors import ApplicationError
 
-from .models import MAX_GRANT_DAYS, DataCategory, DataScopeVersion, MessageType, Purpose
+from .models import MAX_GRANT_DAYS, DataCategory, DataScopeVersion, MessageType, Purpose, WebhookEvent
 
 # Purposes people ask for that the platform does not allow, and what to say.
 FORBIDDEN_PURPOSES = {
@@ -102,19 +102,52 @@ def validate_scope_content(content: dict[str, Any]) -> dict[str, Any]:
     return content
 
 
-def validate_message_types(message_types: Any) -> list[str]:
-    """Return the message types if each is one the platform sends, else raise."""
-    if not isinstance(message_types, list) or not message_types:
-        raise ApplicationError(
-            "Choose the message types this capability sends.", fields={"message_types": ["Choose at least one."]}
-        )
-    unknown = [m for m in message_types if m not in MessageType.values]
+def _validate_choice_list(
+    values: Any, *, allowed: list[str], field: str, noun: str, choose: str, choose_field: str
+) -> list[str]:
+    """Return `values` without repeats if it is a non-empty list of `allowed` ones, else raise."""
+    if not isinstance(values, list) or not values:
+        raise ApplicationError(choose, fields={field: [choose_field]})
+    unknown = [value for value in values if value not in allowed]
     if unknown:
         raise ApplicationError(
-            f"Unknown message type {unknown[0]!r}. {_allowed_list('Choose from', MessageType.values)}.",
-            fields={"message_types": [f"Unknown message type {unknown[0]!r}."]},
+            f"Unknown {noun} {unknown[0]!r}. {_allowed_list('Choose from', allowed)}.",
+            fields={field: [f"Unknown {noun} {unknown[0]!r}."]},
         )
-    return list(dict.fromkeys(message_types))
+    return list(dict.fromkeys(values))
+
+
+def validate_message_types(message_types: Any) -> list[str]:
+    """Return the message types if each is one the platform sends, else raise."""
+    return _validate_choice_list(
+        message_types,
+        allowed=MessageType.values,
+        field="message_types",
+        noun="message type",
+        choose="Choose the message types this capability sends.",
+        choose_field="Choose at least one.",
+    )
+
+
+def validate_event_types(event_types: Any) -> list[str]:
+    """Return the webhook events if each is one the platform sends, else raise."""
+    return _validate_choice_list(
+        event_types,
+        allowed=WebhookEvent.values,
+        field="event_types",
+        noun="event",
+        choose="Choose the events this endpoint receives.",
+        choose_field="Choose at least one event.",
+    )
+
+
+def validate_changeable(changes: Iterable[str], *, changeable: Iterable[str]) -> None:
+    """Raise, naming them, when `changes` holds fields that cannot be changed."""
+    unknown = set(changes) - set(changeable)
+    if unknown:
+        raise ApplicationError(
+            f"These cannot be changed: {', '.join(sorted(unknown))}.", fields={k: ["Read-only."] for k in unknown}
+        )
 
 
 def validate_outbound_url(url: str, *, field: str = "url") -> str:

@@ -16,7 +16,7 @@ from portal.requests import client_ip
 from portal.services import user_sign_up
 
 from ..api.throttling import ApplicationRateThrottle
-from ..forms_onboarding import InvitationAccountForm, PartnerApplicationForm
+from ..forms import InvitationAccountForm, PartnerApplicationForm
 from ..models import Invitation
 from ..selectors import invitation_email_has_account
 from ..services import invitation_accept, invitation_check, invitation_for_token, partner_apply

@@ -14,7 +14,7 @@ from portal.errors import ApplicationError, show_on_form
 from portal.models import User
 from portal.roles import role_required
 
-from ..forms_staff import PartnerTransitionForm, TermsForm
+from ..forms import PartnerTransitionForm, TermsForm
 from ..models import Partner
 from ..selectors import partner_review_for_staff, partner_status_counts, partners_for_review, terms_versions_for_staff
 from ..services import partner_transition, terms_publish

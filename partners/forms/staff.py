@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from .models import UsageTerms
+from ..models import UsageTerms
 
 
 class PartnerTransitionForm(forms.Form):

@@ -9,7 +9,8 @@ from django_countries import countries
 
 from portal.forms import SignUpForm
 
-from .models import Partner
+from ..models import Partner
+from .fields import email_field
 
 
 def _country_choices() -> list[tuple[str, str]]:
@@ -50,21 +51,17 @@ class PartnerApplicationForm(forms.Form):
             "invalid": "Enter a web address like https://www.example-bank.com.",
         },
     )
-    security_contact = forms.EmailField(
+    security_contact = email_field(
         label="Security contact email",
         help_text="Where we report security problems. A team address is best.",
-        error_messages={
-            "required": "Enter the email address of the bank's security team.",
-            "invalid": "Enter an email address in the right format, like security@example-bank.com.",
-        },
+        required="Enter the email address of the bank's security team.",
+        example="security@example-bank.com",
     )
-    manager_email = forms.EmailField(
+    manager_email = email_field(
         label="Your work email address",
         help_text="You will be the bank's first partnership manager. We send a link to this address to confirm it.",
-        error_messages={
-            "required": "Enter your work email address.",
-            "invalid": "Enter an email address in the right format, like name@example-bank.com.",
-        },
+        required="Enter your work email address.",
+        example="name@example-bank.com",
     )
 
     def clean_manager_email(self) -> str:
