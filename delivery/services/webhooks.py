@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from compliance.audit import Actor, audit_append
 from partners.models import PartnerMembership, WebhookEndpoint
-from partners.services import webhook_endpoint_update
+from partners.services import webhook_endpoint_disable
 from portal.errors import ApplicationError
 
 from ..backoff import retry_delay_for
@@ -121,8 +121,7 @@ def _failed(
 
 def _disable_endpoint(endpoint: WebhookEndpoint, *, since: datetime) -> None:
     reason = f"Disabled after failing without a success since {since:%d %b %Y %H:%M} UTC."
-    webhook_endpoint_update(endpoint=endpoint, actor=Actor.system("delivery"), is_active=False)
-    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(disabled_reason=reason[:200])
+    webhook_endpoint_disable(endpoint=endpoint, reason=reason, actor=Actor.system("delivery"))
     WebhookMessage.objects.filter(endpoint=endpoint, status=WebhookMessage.Status.PENDING).update(
         status=WebhookMessage.Status.CANCELLED
     )

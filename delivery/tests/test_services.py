@@ -259,6 +259,7 @@ def test_webhooks_are_signed_retried_and_an_endpoint_failing_for_days_is_disable
     endpoint.refresh_from_db()
     assert not endpoint.is_active
     assert "Disabled after failing" in endpoint.disabled_reason
+    assert AuditEntry.objects.get(action="webhook.disable").data["reason"] == endpoint.disabled_reason
 
 
 def test_new_terms_go_to_every_active_endpoint_that_asked_for_them_and_no_other(

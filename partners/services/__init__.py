@@ -27,6 +27,7 @@ from .terms import terms_accept, terms_publish
 from .webhooks import (
     webhook_endpoint_create,
     webhook_endpoint_delete,
+    webhook_endpoint_disable,
     webhook_endpoint_rotate_secret,
     webhook_endpoint_update,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "terms_publish",
     "webhook_endpoint_create",
     "webhook_endpoint_delete",
+    "webhook_endpoint_disable",
     "webhook_endpoint_rotate_secret",
     "webhook_endpoint_update",
 ]

@@ -64,6 +64,18 @@ def webhook_endpoint_update(*, endpoint: WebhookEndpoint, actor: Any, **values: 
     return endpoint
 
 
+def webhook_endpoint_disable(*, endpoint: WebhookEndpoint, reason: str, actor: Any) -> WebhookEndpoint:
+    """Switch an endpoint off for `reason` (the platform does when it keeps failing); the bank switches it on."""
+    with transaction.atomic():
+        endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+        endpoint.is_active = False
+        endpoint.disabled_at = timezone.now()
+        endpoint.disabled_reason = reason.strip()[:200]
+        endpoint.save(update_fields=["is_active", "disabled_at", "disabled_reason"])
+        audit_append(action="webhook.disable", actor=actor, target=endpoint, data={"reason": endpoint.disabled_reason})
+    return endpoint
+
+
 def webhook_endpoint_delete(*, endpoint: WebhookEndpoint, actor: Any) -> None:
     """Remove an endpoint; nothing more is sent to it."""
     with transaction.atomic():
