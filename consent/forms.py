@@ -41,6 +41,17 @@ class ConsentForm(forms.Form):
         """Show `message` beside the purpose `name` (and in the summary at the top)."""
         self.field_errors.setdefault(name, []).append(message)
 
+    def takes_errors_for(self, name: str) -> bool:
+        """Return True for a purpose's posted name: its errors show beside that purpose."""
+        return bool(PURPOSE_FIELD.match(name))
+
+    def add_error(self, field: str | None, error: Any) -> None:
+        """Put an error about a purpose beside it; any other error as Django does."""
+        if field is not None and self.takes_errors_for(field):
+            self.add_field_error(field, str(error))
+            return
+        super().add_error(field, error)
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         ticked: set[tuple[str, str]] = set()

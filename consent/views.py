@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from portal.errors import ApplicationError, Conflict
+from portal.errors import ApplicationError, Conflict, show_on_form
 from portal.models import User
 from portal.requests import client_ip
 from portal.roles import role_required
@@ -133,17 +133,10 @@ def consent_screen(request: HttpRequest, link_id: int) -> HttpResponse:
                 if error.code == "already_granted":
                     messages.info(request, error.message)
                     return redirect("consent:dashboard")
-                form.add_error(None, error.message)
-                for name, field_messages in error.fields.items():
-                    for message in field_messages:
-                        form.add_field_error(name, message)
+                show_on_form(form, error)
                 status = error.status
             except ApplicationError as error:
-                form.add_error(None, error.message)
-                for name, field_messages in error.fields.items():
-                    if name != "_":
-                        for message in field_messages:
-                            form.add_field_error(name, message)
+                show_on_form(form, error)
                 status = error.status
             else:
                 count = len(granted)

@@ -61,7 +61,9 @@ def show_on_form(form: BaseForm, error: ApplicationError | ValidationError) -> N
 
     Services raise ApplicationError for the platform's rules; a model's own `full_clean()` inside a
     service raises Django's ValidationError, which pages show the same way. A form may map service
-    field names to its own with `SERVICE_FIELD_NAMES`.
+    field names to its own with `SERVICE_FIELD_NAMES`, and a form whose fields are not all declared
+    (the consent screen's, one per purpose on the page) says which names it shows errors beside with
+    `takes_errors_for(name)`.
     """
     if isinstance(error, ApplicationError):
         form.add_error(None, error.message)
@@ -70,7 +72,10 @@ def show_on_form(form: BaseForm, error: ApplicationError | ValidationError) -> N
         form.add_error(None, "Some details are not valid. Correct them and try again.")
         fields = error.message_dict if hasattr(error, "error_dict") else {"__all__": list(error.messages)}
     renamed = getattr(form, "SERVICE_FIELD_NAMES", {})
+    takes = getattr(form, "takes_errors_for", lambda name: name in form.fields)
     for name, field_messages in fields.items():
+        if name == "_":
+            continue  # about the whole request: the sentence at the top already says it
         field = renamed.get(name, name)
         for message in field_messages:
-            form.add_error(field if field in form.fields else None, message)
+            form.add_error(field if takes(field) else None, message)
