@@ -6,9 +6,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import views
 
-admin.site.site_header = "Bank partnership portal: platform staff"
-admin.site.site_title = "Portal admin"
-
 api_v1 = [
     path("", include("partners.api.urls")),
     path("", include("consent.api.urls")),
