@@ -1,4 +1,4 @@
-"""Admin for people and groups: read-only; staff roles go through the service."""
+"""Admin for people and groups: read-only; deactivation and staff roles go through the services."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ from django.http import HttpRequest
 from . import services
 from .admin_site import ReadOnlyAdminMixin, ReadOnlyModelAdmin, call_for_each
 from .models import User, WorkerHeartbeat
+from .requests import client_ip
 
 
 @admin.register(User)
 class UserAdmin(ReadOnlyAdminMixin, BaseUserAdmin):
-    """People, found by email; passwords are never shown."""
+    """People, found by email; passwords are never shown, and people are deactivated, never deleted."""
 
     ordering = ["email"]
     list_display = ["email", "full_name", "is_active", "is_staff", "date_joined"]
@@ -28,7 +29,19 @@ class UserAdmin(ReadOnlyAdminMixin, BaseUserAdmin):
         ("Access", {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
-    actions = ["grant_platform_staff", "grant_compliance_staff"]
+    actions = ["deactivate", "grant_platform_staff", "grant_compliance_staff"]
+
+    @admin.action(description="Deactivate the selected people", permissions=["platform_staff"])
+    def deactivate(self, request: HttpRequest, queryset: models.QuerySet[User]) -> None:
+        """Deactivate each person through `user_deactivate`; their sessions stop working."""
+        ip = client_ip(request)
+        call_for_each(
+            self,
+            request,
+            queryset,
+            lambda user: services.user_deactivate(user=user, actor=request.user, ip=ip),
+            done="{count} person(s) deactivated.",
+        )
 
     @admin.action(description="Make the selected people platform staff", permissions=["superuser"])
     def grant_platform_staff(self, request: HttpRequest, queryset: models.QuerySet[User]) -> None:

@@ -83,10 +83,40 @@ def _run_action(client: Client, url: str, action: str, objects: list[Any], **ext
     )
 
 
+def test_staff_deactivate_people_through_the_service_and_their_sessions_stop(staff_client: Client) -> None:
+    person = UserFactory()
+    their_client = Client()
+    their_client.force_login(person)
+    assert their_client.get("/home/").status_code == 302
+    assert their_client.get("/me/").status_code == 200
+
+    response = _run_action(staff_client, "/admin/portal/user/", "deactivate", [person])
+
+    assert "1 person(s) deactivated." in response.content.decode()
+    person.refresh_from_db()
+    assert not person.is_active
+    entry = AuditEntry.objects.get(action="user.deactivate")
+    assert entry.target_id == str(person.pk)
+    assert entry.ip == "127.0.0.1"
+    assert their_client.get("/me/").url.startswith("/accounts/login/")
+    assert User.objects.filter(pk=person.pk).exists()
+
+
+def test_staff_cannot_deactivate_themselves(client: Client) -> None:
+    staff = PlatformStaffFactory()
+    client.force_login(staff)
+    response = _run_action(client, "/admin/portal/user/", "deactivate", [staff])
+    assert "You cannot deactivate your own account" in response.content.decode()
+    staff.refresh_from_db()
+    assert staff.is_active
+    assert not AuditEntry.objects.filter(action="user.deactivate").exists()
+
+
 def test_only_superusers_hand_out_staff_roles(staff_client: Client, client: Client, superuser: User) -> None:
     person = UserFactory()
     changelist = staff_client.get("/admin/portal/user/").content.decode()
     assert "grant_platform_staff" not in changelist
+    assert "deactivate" in changelist
     _run_action(staff_client, "/admin/portal/user/", "grant_platform_staff", [person])
     assert User.objects.get(pk=person.pk).primary_role == User.Role.END_USER
 
