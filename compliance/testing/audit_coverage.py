@@ -8,6 +8,10 @@ change, the function that made it and where its transaction began. The engine is
 
 What is audited, what is bookkeeping, and the gaps still open are declared here, in one place each:
 `AUDITED` (a predicate per model), `EXEMPT_FIELDS` and `KNOWN_UNAUDITED`.
+
+What it cannot see: which entry belongs to which change (any entry in the transaction covers all of
+its changes, so one wide transaction, like `seed_demo`'s, hides a forgotten entry inside it), raw SQL,
+and the Celery worker subprocess (the same services run in-process in other tests).
 """
 
 from __future__ import annotations

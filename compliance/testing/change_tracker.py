@@ -18,7 +18,6 @@ import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -27,35 +26,9 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model, QuerySet, signals
 from django.db.models.deletion import Collector
 
-ROOT = str(Path(__file__).resolve().parents[2]) + "/"
-APPS = ("portal", "partners", "consent", "delivery", "compliance")
-APP_TESTING = ["compliance", "testing"]
-PROJECT, TEST, OTHER = "project", "test", "other"
+from .frames import Where, opener, writers
+
 AUDIT_ENTRY = "compliance.AuditEntry"
-
-
-@dataclass(frozen=True)
-class Where:
-    """One frame of project code: file, line, qualified function name, module."""
-
-    path: str
-    line: int
-    function: str
-    module: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line} in {self.function}"
-
-    @classmethod
-    def of(cls, frame: FrameType) -> Where:
-        """Return where `frame` is, its path relative to the repository (or to site-packages)."""
-        return cls.at(frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_qualname)
-
-    @classmethod
-    def at(cls, filename: str, line: int, function: str) -> Where:
-        """Return the place `line` of `filename`, in `function`."""
-        path = filename.removeprefix(ROOT).rpartition("site-packages/")[2]
-        return cls(path, line, function, path.removesuffix(".py").replace("/", "."))
 
 
 @dataclass(frozen=True)
@@ -90,69 +63,6 @@ class Unaudited:
 
     change: Change
     unit: Where | None
-
-
-# --- Who wrote it: project code, a test, or a library ----------------------------------------------
-
-_kinds: dict[str, str] = {}
-
-
-def file_kind(filename: str) -> str:
-    """Return PROJECT, TEST or OTHER for a source file (cached; tests may pre-seed the cache)."""
-    kind = _kinds.get(filename)
-    if kind is None:
-        kind = _kinds[filename] = _classify(filename)
-    return kind
-
-
-def _classify(filename: str) -> str:
-    if not filename.startswith(ROOT):
-        return OTHER
-    parts = filename.removeprefix(ROOT).split("/")
-    if parts[-1] == "conftest.py" or "tests" in parts:
-        return TEST
-    # Models (managers, model methods) are the data layer a test may call directly to set up rows;
-    # migrations run before any test; this package is the check's plumbing. A change counts as the
-    # project's when a caller above them is.
-    if parts[0] not in APPS or parts[-1] == "models.py" or "migrations" in parts or parts[:2] == APP_TESTING:
-        return OTHER
-    return PROJECT
-
-
-# Frames of the ORM, the signal dispatcher and this module say nothing about who wrote a row.
-_PLUMBING = ("/django/db/", "/django/dispatch/", "/contextlib.py", __file__)
-
-
-def _writers(frame: FrameType | None) -> tuple[tuple[Where, ...], Where | None]:
-    """Return the project frames (innermost first) up to the first test frame, and the innermost other one."""
-    chain: list[Where] = []
-    via: Where | None = None
-    while frame is not None and len(chain) < 8:
-        filename = frame.f_code.co_filename
-        kind = file_kind(filename)
-        if kind == TEST:
-            break
-        if kind == PROJECT:
-            chain.append(Where.of(frame))
-        elif via is None and not chain and not any(part in filename for part in _PLUMBING):
-            via = Where.of(frame)
-        frame = frame.f_back
-    return tuple(chain), via
-
-
-def _opener(frame: FrameType | None) -> Where | None:
-    """Return where project code opened an atomic block (`with` or decorator), or None for anyone else."""
-    while frame is not None and frame.f_code.co_filename.endswith("/contextlib.py"):
-        func = frame.f_locals.get("func")  # `@transaction.atomic`: the decorated function decides
-        if func is not None and hasattr(func, "__code__"):
-            code = func.__code__
-            if file_kind(code.co_filename) != PROJECT:
-                return None
-            return Where.at(code.co_filename, code.co_firstlineno, code.co_qualname)
-        frame = frame.f_back
-    if frame is None or file_kind(frame.f_code.co_filename) != PROJECT:
-        return None
-    return Where.of(frame)
 
 
 # --- Per-connection state ------------------------------------------------------------------------
@@ -205,7 +115,7 @@ class Tracker:
     def changed(
         self, connection: BaseDatabaseWrapper, model: str, kind: str, fields: Any, values: Mapping[str, Any]
     ) -> None:
-        """Note a write to an audited model on `connection`, from the caller's caller."""
+        """Note a write to an audited model on `connection`; the call stack says who made it."""
         if model == AUDIT_ENTRY:
             state = state_of(connection)
             if state.levels:
@@ -214,7 +124,7 @@ class Tracker:
         change = Change(model, kind, frozenset(fields) if fields is not None else None, values)
         if not self.worth_auditing(change):
             return
-        by, via = _writers(sys._getframe(1))
+        by, via = writers(sys._getframe(1))
         change = Change(model, kind, change.fields, values, by, via)
         state = state_of(connection)
         if state.in_unit:
@@ -225,7 +135,7 @@ class Tracker:
     def entered(self, connection: BaseDatabaseWrapper, caller: FrameType | None) -> None:
         """Open a level for a block just entered; the first one project code opens is the unit."""
         state = state_of(connection)
-        opened_at = None if state.in_unit else _opener(caller)
+        opened_at = None if state.in_unit else opener(caller)
         state.levels.append(Level(root=opened_at is not None, opened_at=opened_at))
         state.in_unit = state.in_unit or opened_at is not None
 

@@ -7,9 +7,10 @@ from collections.abc import Iterator
 import pytest
 from django.db import transaction
 
-from compliance.testing import audit_coverage, change_tracker
+from compliance.testing import audit_coverage, frames
 from compliance.testing.audit_coverage import _fail_on_violations, tracker, worth_auditing
-from compliance.testing.change_tracker import PROJECT, Change
+from compliance.testing.change_tracker import Change
+from compliance.testing.frames import PROJECT
 from compliance.tests import unaudited_services as services
 from partners.models import Partner
 from partners.tests.factories import PartnerFactory
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.django_db
 def as_project_code(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Let `unaudited_services` stand for project code, so its writes are judged like a service's."""
     tracker.take()
-    monkeypatch.setitem(change_tracker._kinds, services.__file__, PROJECT)
+    monkeypatch.setitem(frames._kinds, services.__file__, PROJECT)
     yield
     tracker.take()  # what the test provoked on purpose must not fail it
 
@@ -41,6 +42,13 @@ def test_an_unaudited_change_is_caught_and_named(as_project_code: None) -> None:
     assert found.unit is not None
     assert found.unit.function == "rename_without_audit"
     assert found.unit.path == "compliance/tests/unaudited_services.py"
+
+
+def test_a_service_decorated_with_atomic_is_a_unit_too(as_project_code: None) -> None:
+    services.rename_in_a_decorated_service(PartnerFactory())
+    [found] = tracker.take()
+    assert found.unit is not None
+    assert found.unit.function == "rename_in_a_decorated_service"
 
 
 def test_the_failure_names_the_model_the_change_and_the_function(as_project_code: None) -> None:

@@ -15,6 +15,11 @@ def rename_without_audit(partner: Partner) -> None:
         Partner.objects.filter(pk=partner.pk).update(legal_name="Renamed plc")
 
 
+@transaction.atomic
+def rename_in_a_decorated_service(partner: Partner) -> None:
+    Partner.objects.filter(pk=partner.pk).update(legal_name="Renamed plc")
+
+
 def rename_with_audit(partner: Partner) -> None:
     with transaction.atomic():
         Partner.objects.filter(pk=partner.pk).update(legal_name="Renamed plc")
