@@ -173,7 +173,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
-    tracker.take()  # what happened between tests (session fixtures) is not this test's doing
+    tracker.take()  # what happened before this test (another thread, after the last one) is not its doing
     return (yield)
 
 
