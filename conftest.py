@@ -19,6 +19,9 @@ from django.db.backends.base.operations import BaseDatabaseOperations
 
 from compliance.triggers import install_statements, remove_statements
 
+# Every test runs under the audit-coverage check: audited state never changes without its entry.
+pytest_plugins = ["compliance.testing.audit_coverage"]
+
 ROOT = Path(__file__).resolve().parent
 ARTIFACTS = ROOT / "artifacts"
 

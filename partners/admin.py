@@ -1,13 +1,17 @@
-"""Admin for partner banks; members of a bank see only their own bank."""
+"""Admin for partner banks: read-only pages; status changes and key revocation go through the services."""
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
-
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db import models
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 
+from portal.admin_site import ReadOnlyModelAdmin, ReadOnlyTabularInline, call_for_each
+
+from . import services
+from .forms_staff import PartnerTransitionForm
 from .models import (
     ChatbotCapability,
     DataScope,
@@ -21,63 +25,80 @@ from .models import (
     WebhookEndpoint,
 )
 
-_M = TypeVar("_M", bound=models.Model)
 
-
-class MembershipInline(admin.TabularInline[PartnerMembership, Partner]):
+class MembershipInline(ReadOnlyTabularInline[PartnerMembership]):
     model = PartnerMembership
-    extra = 0
     fields = ["user", "role", "created_at"]
     readonly_fields = ["user", "role", "created_at"]
-    can_delete = False
 
 
 @admin.register(Partner)
-class PartnerAdmin(admin.ModelAdmin[Partner]):
-    """Banks and their status; status changes go through the review queue's services."""
+class PartnerAdmin(ReadOnlyModelAdmin[Partner]):
+    """Banks and their status; staff move a bank on with the action, which asks for a note."""
 
     list_display = ["legal_name", "slug", "status", "created_at"]
     list_filter = ["status"]
     search_fields = ["legal_name", "slug"]
-    readonly_fields = ["status", "created_at", "updated_at"]
     inlines = [MembershipInline]
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # a bank's site is https
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # the read-only page still builds a form
+    actions = ["move_to_status"]
+
+    @admin.action(description="Move the selected banks to another status", permissions=["platform_staff"])
+    def move_to_status(self, request: HttpRequest, queryset: models.QuerySet[Partner]) -> TemplateResponse | None:
+        """Ask for the new status and a note, then move each bank through `partner_transition`."""
+        form = PartnerTransitionForm(
+            request.POST if "apply" in request.POST else None, next_statuses=list(Partner.Status.choices)
+        )
+        if "apply" in request.POST and form.is_valid():
+            to_status, note = form.cleaned_data["to_status"], form.cleaned_data["note"]
+            label = Partner.Status(to_status).label.lower()
+            call_for_each(
+                self,
+                request,
+                queryset,
+                lambda partner: services.partner_transition(
+                    partner=partner, to_status=to_status, note=note, actor=request.user
+                ),
+                done=f"{{count}} bank(s) are now {label}.",
+            )
+            return None
+        if "apply" in request.POST:
+            self.message_user(request, "Choose a status and write a note.", messages.ERROR)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Move banks to another status",
+            "opts": self.model._meta,
+            "form": form,
+            "partners": queryset,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/partners/partner/move_to_status.html", context)
 
 
 @admin.register(PartnerApiKey)
-class PartnerApiKeyAdmin(admin.ModelAdmin[PartnerApiKey]):
-    """API keys, shown by their public part only."""
+class PartnerApiKeyAdmin(ReadOnlyModelAdmin[PartnerApiKey]):
+    """API keys, shown by their public part only; staff can revoke a leaked key."""
 
     list_display = ["partner", "name", "environment", "lookup", "created_at", "last_used_at", "revoked_at"]
     list_filter = ["environment"]
     list_select_related = ["partner"]
-    readonly_fields = [
-        "partner",
-        "name",
-        "environment",
-        "lookup",
-        "digest",
-        "created_at",
-        "created_by",
-        "last_used_at",
+    # `digest` is left out on purpose: it is what a guessed key would be checked against.
+    fields = [
+        "partner", "name", "environment", "lookup", "created_at", "created_by", "last_used_at", "expires_at",
         "revoked_at",
-    ]
+    ]  # fmt: skip
+    actions = ["revoke"]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-
-class ReadOnlyAdmin(admin.ModelAdmin[_M]):
-    """A model staff may look at here but never add, change or delete: writes go through the services."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    @admin.action(description="Revoke the selected API keys", permissions=["platform_staff"])
+    def revoke(self, request: HttpRequest, queryset: models.QuerySet[PartnerApiKey]) -> None:
+        """Revoke each key through `partner_api_key_revoke`; requests with it fail from then on."""
+        call_for_each(
+            self,
+            request,
+            queryset,
+            lambda key: services.partner_api_key_revoke(key=key, actor=request.user),
+            done="{count} key(s) revoked.",
+        )
 
 
 SCOPE_VERSION_FIELDS = (
@@ -86,25 +107,15 @@ SCOPE_VERSION_FIELDS = (
 )  # fmt: skip
 
 
-class DataScopeVersionInline(admin.TabularInline[DataScopeVersion, DataScope]):
+class DataScopeVersionInline(ReadOnlyTabularInline[DataScopeVersion]):
     model = DataScopeVersion
-    extra = 0
     fields = SCOPE_VERSION_FIELDS
     readonly_fields = SCOPE_VERSION_FIELDS
     ordering = ["-number"]
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(DataScope)
-class DataScopeAdmin(ReadOnlyAdmin[DataScope]):
+class DataScopeAdmin(ReadOnlyModelAdmin[DataScope]):
     """Scopes and every version of their wording; banks change them through their pages and the API."""
 
     list_display = ["code", "partner", "published_version", "created_at", "retired_at"]
@@ -116,7 +127,7 @@ class DataScopeAdmin(ReadOnlyAdmin[DataScope]):
 
 
 @admin.register(ChatbotCapability)
-class ChatbotCapabilityAdmin(ReadOnlyAdmin[ChatbotCapability]):
+class ChatbotCapabilityAdmin(ReadOnlyModelAdmin[ChatbotCapability]):
     """Chatbot capabilities of the banks."""
 
     list_display = ["code", "partner", "name", "status", "updated_at"]
@@ -130,7 +141,7 @@ class ChatbotCapabilityAdmin(ReadOnlyAdmin[ChatbotCapability]):
 
 
 @admin.register(UsageTerms)
-class UsageTermsAdmin(ReadOnlyAdmin[UsageTerms]):
+class UsageTermsAdmin(ReadOnlyModelAdmin[UsageTerms]):
     """Published usage terms, which never change; staff publish new ones on the usage terms page."""
 
     list_display = ["version", "title", "published_at", "published_by", "requires_reacceptance", "grace_days"]
@@ -142,7 +153,7 @@ class UsageTermsAdmin(ReadOnlyAdmin[UsageTerms]):
 
 
 @admin.register(TermsAcceptance)
-class TermsAcceptanceAdmin(ReadOnlyAdmin[TermsAcceptance]):
+class TermsAcceptanceAdmin(ReadOnlyModelAdmin[TermsAcceptance]):
     """Which bank accepted which terms, who, when and from where."""
 
     list_display = ["partner", "terms", "accepted_by", "accepted_at", "ip"]
@@ -152,8 +163,8 @@ class TermsAcceptanceAdmin(ReadOnlyAdmin[TermsAcceptance]):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(ReadOnlyAdmin[Invitation]):
-    """Invitations to join a bank; the token's digest is never shown."""
+class InvitationAdmin(ReadOnlyModelAdmin[Invitation]):
+    """Invitations to join a bank; the token's digest is never shown. Only the bank's managers withdraw them."""
 
     list_display = ["email", "partner", "role", "created_at", "expires_at", "accepted_at", "revoked_at"]
     list_select_related = ["partner"]
@@ -167,8 +178,8 @@ class InvitationAdmin(ReadOnlyAdmin[Invitation]):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(ReadOnlyAdmin[WebhookEndpoint]):
-    """Banks' webhook endpoints; their signing secrets are never shown."""
+class WebhookEndpointAdmin(ReadOnlyModelAdmin[WebhookEndpoint]):
+    """Banks' webhook endpoints; their signing secrets are never shown. Banks manage them on their pages."""
 
     list_display = ["url", "partner", "is_active", "created_at", "disabled_at"]
     list_select_related = ["partner"]

@@ -1,40 +1,82 @@
-"""Admin for people; platform staff use it, through the same services as the pages."""
+"""Admin for people and groups: read-only; deactivation and staff roles go through the services."""
 
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
+from django.db import models
 from django.http import HttpRequest
 
+from . import services
+from .admin_site import ReadOnlyAdminMixin, ReadOnlyModelAdmin, call_for_each
 from .models import User, WorkerHeartbeat
+from .requests import client_ip
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
-    """People, found by email; passwords are never shown."""
+class UserAdmin(ReadOnlyAdminMixin, BaseUserAdmin):
+    """People, found by email; passwords are never shown, and people are deactivated, never deleted."""
 
     ordering = ["email"]
     list_display = ["email", "full_name", "is_active", "is_staff", "date_joined"]
     list_filter = ["is_active", "is_staff", "groups"]
     search_fields = ["email", "full_name"]
     fieldsets = (
-        (None, {"fields": ("email", "password")}),
+        (None, {"fields": ("email",)}),
         ("Personal details", {"fields": ("full_name", "time_zone")}),
         ("Access", {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
-    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
-    readonly_fields = ["last_login", "date_joined"]
+    actions = ["deactivate", "grant_platform_staff", "grant_compliance_staff"]
+
+    @admin.action(description="Deactivate the selected people", permissions=["platform_staff"])
+    def deactivate(self, request: HttpRequest, queryset: models.QuerySet[User]) -> None:
+        """Deactivate each person through `user_deactivate`; their sessions stop working."""
+        ip = client_ip(request)
+        call_for_each(
+            self,
+            request,
+            queryset,
+            lambda user: services.user_deactivate(user=user, actor=request.user, ip=ip),
+            done="{count} person(s) deactivated.",
+        )
+
+    @admin.action(description="Make the selected people platform staff", permissions=["superuser"])
+    def grant_platform_staff(self, request: HttpRequest, queryset: models.QuerySet[User]) -> None:
+        """Give each person the platform staff role through `user_grant_staff_role`."""
+        call_for_each(
+            self,
+            request,
+            queryset,
+            lambda user: services.user_grant_staff_role(user=user, role=User.Role.PLATFORM_STAFF, actor=request.user),
+            done="{count} person(s) are platform staff now.",
+        )
+
+    @admin.action(description="Make the selected people compliance staff", permissions=["superuser"])
+    def grant_compliance_staff(self, request: HttpRequest, queryset: models.QuerySet[User]) -> None:
+        """Give each person the compliance staff role through `user_grant_staff_role`."""
+        call_for_each(
+            self,
+            request,
+            queryset,
+            lambda user: services.user_grant_staff_role(user=user, role=User.Role.COMPLIANCE_STAFF, actor=request.user),
+            done="{count} person(s) are compliance staff now.",
+        )
+
+
+# The staff groups' permissions are declared in `portal/groups.py` and set after every migrate.
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(ReadOnlyAdminMixin, BaseGroupAdmin):
+    """Groups and their permissions, as `portal/groups.py` declares them; membership changes by role actions."""
 
 
 @admin.register(WorkerHeartbeat)
-class WorkerHeartbeatAdmin(admin.ModelAdmin[WorkerHeartbeat]):
-    """Read-only view of worker heartbeats."""
+class WorkerHeartbeatAdmin(ReadOnlyModelAdmin[WorkerHeartbeat]):
+    """Worker heartbeats, as /healthz reads them."""
 
     list_display = ["hostname", "last_seen"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: WorkerHeartbeat | None = None) -> bool:
-        return False

@@ -1,6 +1,7 @@
-"""App configuration for the project package."""
+"""App configurations: the project package, and Django's admin with the portal's own site."""
 
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class PortalConfig(AppConfig):
@@ -23,3 +24,10 @@ class PortalConfig(AppConfig):
         signals.user_logged_in.connect(receivers.audit_login, dispatch_uid="portal.audit_login")
         signals.user_logged_out.connect(receivers.audit_logout, dispatch_uid="portal.audit_logout")
         signals.user_login_failed.connect(receivers.audit_login_failed, dispatch_uid="portal.audit_login_failed")
+
+
+class PortalAdminConfig(admin_apps.AdminConfig):
+    """Django's admin, whose default site is the portal's (read-only admins; an audited password page)."""
+
+    default = False  # `portal` itself still resolves to PortalConfig
+    default_site = "portal.admin_site.PortalAdminSite"

@@ -1,4 +1,4 @@
-"""Forms for site pages: sign-up and the person's settings; telling a form's resend from its first sending."""
+"""Forms for site pages: sign-up, audited password forms; telling a form's resend from its first sending."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import password_validation
+from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 from django.core.cache import cache
 from django.http import HttpRequest
 
 from .models import User
+from .services import user_change_password, user_reset_password
 
 
 class SignUpForm(forms.Form):
@@ -53,6 +55,30 @@ class SignUpForm(forms.Form):
             except forms.ValidationError as error:
                 self.add_error("password1", error)
         return cleaned
+
+
+class AuditedPasswordChangeForm(PasswordChangeForm):
+    """Django's password change form, saving through the audited service; `ip` comes from the view."""
+
+    def __init__(self, user: User, *args: Any, ip: str | None = None, **kwargs: Any) -> None:
+        super().__init__(user, *args, **kwargs)
+        self.ip = ip
+
+    def save(self, commit: bool = True) -> User:
+        assert commit, "the service saves the password and its audit entry together"
+        return user_change_password(user=self.user, password=self.cleaned_data["new_password1"], ip=self.ip)
+
+
+class AuditedSetPasswordForm(SetPasswordForm):
+    """Django's form behind a password reset link, saving through the audited service."""
+
+    def __init__(self, user: User, *args: Any, ip: str | None = None, **kwargs: Any) -> None:
+        super().__init__(user, *args, **kwargs)
+        self.ip = ip
+
+    def save(self, commit: bool = True) -> User:
+        assert commit, "the service saves the password and its audit entry together"
+        return user_reset_password(user=self.user, password=self.cleaned_data["new_password1"], ip=self.ip)
 
 
 def sent_before(request: HttpRequest) -> bool:

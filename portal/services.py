@@ -1,4 +1,4 @@
-"""Writes to people: sign-up and role changes, each one audited."""
+"""Writes to people: sign-up, passwords, role changes and deactivation, each one audited."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 
 from compliance.audit import audit_append
-from portal.errors import Conflict
+from portal.errors import ApplicationError, Conflict, PermissionDenied
 
 from .models import COMPLIANCE_STAFF_GROUP, PLATFORM_STAFF_GROUP, User
 
@@ -48,4 +48,45 @@ def user_grant_staff_role(*, user: User, role: User.Role, actor: Any = None) -> 
                 user.save(update_fields=["is_staff"])
             audit_append(action="user.role_grant", actor=actor, target=user, data={"role": role.value})
         user.__dict__.pop("roles", None)
+    return user
+
+
+def _set_password(*, user: User, password: str, action: str, ip: str | None) -> User:
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        # The entry says that it changed, never what to: `data` stays empty on purpose.
+        audit_append(action=action, actor=user, target=user, ip=ip)
+    return user
+
+
+def user_change_password(*, user: User, password: str, ip: str | None = None) -> User:
+    """Give a signed-in person the new password they chose (their form checked the old one)."""
+    return _set_password(user=user, password=password, action="account.password_change", ip=ip)
+
+
+def user_reset_password(*, user: User, password: str, ip: str | None = None) -> User:
+    """Give a person the new password they chose through an emailed reset link (its view checked the token)."""
+    return _set_password(user=user, password=password, action="account.password_reset", ip=ip)
+
+
+def user_deactivate(*, user: User, actor: Any, ip: str | None = None) -> User:
+    """Stop a person from signing in while keeping their account, grants and history (platform staff).
+
+    People are never deleted: the trail, consent receipts and bank records keep pointing at them. A
+    deactivated person's open sessions end at their next request, because the sign-in backend refuses
+    inactive accounts when it loads the session's user.
+    """
+    if not (isinstance(actor, User) and actor.is_active and actor.has_role(User.Role.PLATFORM_STAFF)):
+        raise PermissionDenied("Only platform staff can deactivate people.")
+    if actor.pk == user.pk:
+        raise ApplicationError(
+            "You cannot deactivate your own account. Ask another member of platform staff.", code="self_deactivation"
+        )
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        if user.is_active:
+            user.is_active = False
+            user.save(update_fields=["is_active"])
+            audit_append(action="user.deactivate", actor=actor, target=user, ip=ip)
     return user

@@ -6,9 +6,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import views
 
-admin.site.site_header = "Bank partnership portal: platform staff"
-admin.site.site_title = "Portal admin"
-
 api_v1 = [
     path("", include("partners.api.urls")),
     path("", include("consent.api.urls")),
@@ -19,6 +16,9 @@ urlpatterns = [
     path("", views.site_index, name="site-index"),
     path("home/", views.home, name="home"),
     path("accounts/sign-up/", views.sign_up, name="sign-up"),
+    # Django's own views for these two save the password without an audit entry; these go through the service.
+    path("accounts/password_change/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/reset/<uidb64>/<token>/", views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("", include("partners.urls")),

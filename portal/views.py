@@ -1,9 +1,12 @@
-"""Site pages: the landing page, sign-up, the role router, /healthz and the error pages."""
+"""Site pages: the landing page, sign-up, audited password pages, the role router, /healthz and the error pages."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
@@ -12,7 +15,7 @@ from django.views.decorators.http import require_GET
 
 from .api.exceptions import error_body
 from .errors import ApplicationError, show_on_form
-from .forms import SignUpForm
+from .forms import AuditedPasswordChangeForm, AuditedSetPasswordForm, SignUpForm
 from .health import OK, health_report
 from .models import User
 from .requests import client_ip
@@ -59,6 +62,24 @@ def sign_up(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Your account is ready. Link a bank when you want to.")
             return redirect("home")
     return render(request, "registration/sign_up.html", {"form": form})
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's password change page (the portal's and the admin's), saving through the audited service."""
+
+    form_class = AuditedPasswordChangeForm
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        return {**super().get_form_kwargs(), "ip": client_ip(self.request)}
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's page behind a password reset link, saving through the audited service."""
+
+    form_class = AuditedSetPasswordForm
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        return {**super().get_form_kwargs(), "ip": client_ip(self.request)}
 
 
 @never_cache

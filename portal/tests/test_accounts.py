@@ -73,6 +73,9 @@ def test_password_reset_sends_a_working_link(client: Client) -> None:
     done = client.post(form.redirect_chain[-1][0], {"new_password1": new_password, "new_password2": new_password})
     assert done.status_code == 302
     assert client.login(username=user.email, password=new_password)
+    entry = AuditEntry.objects.get(action="account.password_reset")
+    assert (entry.actor_id, entry.target_id) == (str(user.pk), str(user.pk))
+    assert new_password not in "".join(AuditEntry.objects.values_list("data_json", flat=True))
 
 
 @pytest.mark.django_db
@@ -109,3 +112,67 @@ def test_navigation_shows_only_what_the_role_may_use(client: Client) -> None:
     html = client.get("/compliance/").content.decode()
     assert "Audit trail" in html
     assert "Bank reviews" not in html
+
+
+@pytest.mark.django_db
+def test_password_change_is_audited_without_the_password(client: Client) -> None:
+    user = UserFactory()
+    client.force_login(user)
+    new_password = "another-long-passphrase-9"
+    response = client.post(
+        "/accounts/password_change/",
+        {"old_password": PASSWORD, "new_password1": new_password, "new_password2": new_password},
+    )
+    assert response.status_code == 302
+    assert client.get("/me/").status_code == 200  # this session stays signed in
+    entry = AuditEntry.objects.get(action="account.password_change")
+    assert (entry.actor_id, entry.target_id, entry.ip) == (str(user.pk), str(user.pk), "127.0.0.1")
+    trail = "".join(AuditEntry.objects.values_list("data_json", flat=True))
+    assert new_password not in trail
+    assert PASSWORD not in trail
+    user.refresh_from_db()
+    assert user.check_password(new_password)
+
+
+@pytest.mark.django_db
+def test_a_refused_password_change_leaves_no_entry(client: Client) -> None:
+    user = UserFactory()
+    client.force_login(user)
+    response = client.post(
+        "/accounts/password_change/", {"old_password": "wrong", "new_password1": "x-long-pass-1", "new_password2": "x"}
+    )
+    assert response.status_code == 200
+    assert not AuditEntry.objects.filter(action="account.password_change").exists()
+
+
+@pytest.mark.django_db
+def test_the_admins_password_page_is_audited_too(client: Client) -> None:
+    staff = PlatformStaffFactory()
+    client.force_login(staff)
+    new_password = "another-long-passphrase-9"
+    response = client.post(
+        "/admin/password_change/",
+        {"old_password": PASSWORD, "new_password1": new_password, "new_password2": new_password},
+    )
+    assert response.status_code == 302
+    assert response.url == "/admin/password_change/done/"
+    assert AuditEntry.objects.filter(action="account.password_change", target_id=str(staff.pk)).exists()
+
+
+@pytest.mark.django_db
+def test_the_password_and_its_entry_commit_together(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    user = UserFactory()
+    client.force_login(user)
+
+    def trail_unavailable(**kwargs: object) -> None:
+        raise RuntimeError("the audit trail is unavailable")
+
+    monkeypatch.setattr("portal.services.audit_append", trail_unavailable)
+    new_password = "another-long-passphrase-9"
+    with pytest.raises(RuntimeError):
+        client.post(
+            "/accounts/password_change/",
+            {"old_password": PASSWORD, "new_password1": new_password, "new_password2": new_password},
+        )
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)

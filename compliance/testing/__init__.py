@@ -1,0 +1,1 @@
+"""Test-suite machinery of the compliance app: the audit-coverage check every test runs under."""
