@@ -11,7 +11,7 @@ from django.template.response import TemplateResponse
 from portal.admin_site import ReadOnlyModelAdmin, ReadOnlyTabularInline, call_for_each
 
 from . import services
-from .forms_staff import PartnerTransitionForm
+from .forms import PartnerTransitionForm
 from .models import (
     ChatbotCapability,
     DataScope,
