@@ -1,4 +1,4 @@
-"""Pages for compliance staff: the audit trail, its verification, and reviews of sensitive scopes."""
+"""Pages for compliance staff: the audit trail and its verification, scope reviews, grant changes from scopes."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from partners.models import Purpose
+from consent.selectors import grant_scope_changes
+from partners.models import Partner, Purpose
 from partners.selectors import scope_version_changes, scope_version_for_review, scope_versions_pending_review
 from partners.services import scope_review
 from portal.errors import ApplicationError, show_on_form
@@ -83,3 +84,18 @@ def scope_reviews(request: HttpRequest) -> HttpResponse:
     # A decision about a version no longer on the list (already reviewed, say) is answered at the top.
     stray = posted if posted is not None and not any(r["form"] is posted for r in reviews) else None
     return render(request, "compliance/scope_reviews.html", {"page": page, "reviews": reviews, "stray": stray})
+
+
+@role_required(User.Role.COMPLIANCE_STAFF)
+def grant_changes(request: HttpRequest) -> HttpResponse:
+    """List the grants banks' published scope versions ended, shortened or left pinned, 50 a page, by bank."""
+    banks = list(Partner.objects.order_by("legal_name").values_list("slug", "legal_name", "pk"))
+    slug = request.GET.get("bank", "").strip()[:60]
+    partner_id = next((pk for bank_slug, _name, pk in banks if bank_slug == slug), None)
+    rows = grant_scope_changes(partner_id=partner_id)
+    if slug and partner_id is None:  # a bank that does not exist has no changes
+        rows = rows.none()
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    return render(
+        request, "compliance/grant_changes.html", {"page": page, "banks": [(s, n) for s, n, _pk in banks], "bank": slug}
+    )

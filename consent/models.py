@@ -201,6 +201,8 @@ class ConsentEvent(models.Model):
         EXPIRED = "expired", "Permission expired"
         UNLINKED = "unlinked", "Account unlinked"
         DELETION_ATTESTED = "deletion_attested", "Bank confirmed deletion"
+        SHORTENED = "shortened", "Permission shortened by the bank's new wording"
+        SCOPE_CHANGED = "scope_changed", "The bank changed its wording"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(max_length=24, choices=Kind.choices)
@@ -226,6 +228,44 @@ class ConsentEvent(models.Model):
         if not self._state.adding:
             raise ValueError("Consent events are immutable: append a new event instead.")
         super().save(*args, **kwargs)
+
+
+class GrantScopeChange(models.Model):
+    """What publishing a new version of its scope did to one grant, for the bank's and compliance's lists.
+
+    The rule: a grant never allows more than its scope's newest published version. A dropped purpose
+    ends the grant; a shorter maximum duration caps it (or ends it when the cap has passed); dropped
+    fields leave it pinned to the version the person saw; new fields or purposes invite a review.
+    The consent event on the grant is the person's receipt; this row ties the change to its cause.
+    """
+
+    class Outcome(models.TextChoices):
+        REVOKED = "revoked", "Ended: purpose no longer offered"
+        EXPIRED = "expired", "Ended: past the new longest grant"
+        SHORTENED = "shortened", "Ends earlier"
+        PINNED = "pinned", "Unchanged: the bank asks for less"
+        REVIEW = "review", "Unchanged: new wording to review"
+
+    grant = models.ForeignKey(ConsentGrant, on_delete=models.CASCADE, related_name="scope_changes")
+    # The version whose publishing made the change.
+    scope_version = models.ForeignKey(DataScopeVersion, on_delete=models.PROTECT, related_name="+")
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    invites_review = models.BooleanField(default=False)
+    detail = models.CharField(max_length=300)
+    expires_before = models.DateTimeField()
+    expires_after = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["partner", "-created_at"], name="consent_scope_change_bank_idx"),
+            models.Index(fields=["scope_version", "outcome"], name="consent_scope_change_ver_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()}: grant {self.grant_id} by version {self.scope_version_id}"
 
 
 class LinkAuthorisation(models.Model):

@@ -1,4 +1,4 @@
-"""Receivers of partners' signals: when a bank stops offering something, the grants for it end."""
+"""Receivers of partners' signals: grants follow what the bank offers, inside the bank's change's transaction."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from compliance.audit import Actor
 from partners.models import DataScope, DataScopeVersion, Partner
 
 from .models import ConsentGrant
-from .services import consent_revoke_where
+from .services import consent_follow_scope_version, consent_revoke_where
 
 RevokedBy = ConsentGrant.RevokedBy
 
@@ -23,18 +23,11 @@ def revoke_for_retired_scope(sender: Any, *, scope: DataScope, **kwargs: Any) ->
     )
 
 
-def revoke_for_withdrawn_purposes(
+def follow_published_version(
     sender: Any, *, scope: DataScope, version: DataScopeVersion, previous: DataScopeVersion | None, **kwargs: Any
 ) -> None:
-    """End the grants for purposes a newly published scope version no longer offers."""
-    removed = (version.narrowed or {}).get("purposes_removed") or []
-    if removed:
-        consent_revoke_where(
-            grants=ConsentGrant.objects.filter(scope=scope, purpose__in=removed),
-            by=RevokedBy.SYSTEM,
-            reason="The bank no longer offers this data for this purpose.",
-            actor=Actor.system("scope narrowed"),
-        )
+    """Bring the scope's grants within its newly published version (a grant never allows more than it)."""
+    consent_follow_scope_version(scope=scope, version=version, previous=previous)
 
 
 def revoke_for_withdrawn_partner(sender: Any, *, partner: Partner, new_status: str, **kwargs: Any) -> None:

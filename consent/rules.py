@@ -150,7 +150,7 @@ def consent_check_many(
     ).values_list("link_id", "purpose", "message_types_mask")
     rows: Iterable[tuple[int, str, int]] = grants
     if hold and connection.vendor == "postgresql":
-        rows = _fetch_holding(grants)
+        rows = _fetch_holding(grants, partner_id=partner_id)
     masks: dict[tuple[int, str], int] = {}
     for link_id, purpose, mask in rows:
         masks[(link_id, purpose)] = masks.get((link_id, purpose), 0) | mask
@@ -161,12 +161,20 @@ def consent_check_many(
     }
 
 
-def _fetch_holding(grants: QuerySet[ConsentGrant, tuple[int, str, int]]) -> list[tuple[int, str, int]]:
-    """Run the check's query with FOR SHARE on the grants and the bank (Django's FOR SHARE needs raw SQL)."""
+def _fetch_holding(
+    grants: QuerySet[ConsentGrant, tuple[int, str, int]], *, partner_id: int
+) -> list[tuple[int, str, int]]:
+    """Run the check's query holding the bank's row, then the grants, FOR SHARE (Django's FOR SHARE needs raw SQL).
+
+    The order is every writer's: a bank's change locks its row first, and revocations lock grants
+    link by link in id order. Taking the bank first, then the grants in (link, id) order, means a
+    batch never holds a grant while it waits for a change that will want that grant.
+    """
     if not connection.in_atomic_block:
         raise RuntimeError("consent_check_many(hold=True) needs a transaction to hold the locks in.")
-    sql, params = grants.query.sql_with_params()
-    tables = ", ".join(connection.ops.quote_name(model._meta.db_table) for model in (ConsentGrant, Partner))
+    bank_sql, bank_params = Partner.objects.filter(pk=partner_id).values_list("pk").query.sql_with_params()
+    sql, params = grants.order_by("link_id", "pk").query.sql_with_params()
     with connection.cursor() as cursor:
-        cursor.execute(f"{sql} FOR SHARE OF {tables}", params)
+        cursor.execute(f"{bank_sql} FOR SHARE", bank_params)
+        cursor.execute(f"{sql} FOR SHARE OF {connection.ops.quote_name(ConsentGrant._meta.db_table)}", params)
         return list(cursor.fetchall())

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Case, Exists, OuterRef, Prefetch, QuerySet, Subquery, Value, When
+from django.db.models import Case, Count, Exists, OuterRef, Prefetch, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
 from partners.models import (
@@ -20,9 +20,10 @@ from partners.models import (
     TermsAcceptance,
     UsageTerms,
 )
+from partners.scope_effects import GrantChangeLine, GrantChanges
 from portal.models import User
 
-from .models import AccountLink, ConsentEvent, ConsentGrant
+from .models import AccountLink, ConsentEvent, ConsentGrant, GrantScopeChange
 from .purposes import message_types_for
 from .rules import Environment, banks_open_to, grants_in_force, reaches
 
@@ -52,11 +53,23 @@ def _latest_event_of_grant() -> Subquery:
     )
 
 
+def _newer_wording_to_review() -> Exists:
+    # The scope's newest version offers more than the grant's (a widening was recorded for that
+    # version), and the person has not renewed onto it yet.
+    return Exists(
+        GrantScopeChange.objects.filter(
+            grant=OuterRef("pk"), invites_review=True, scope_version_id=OuterRef("scope__published_version_id")
+        ).exclude(scope_version_id=OuterRef("scope_version_id"))
+    )
+
+
 def grants_with_receipts() -> QuerySet[ConsentGrant]:
-    """Return grants with scope, version, bank, newest receipt id and whether the rule holds, in one query."""
+    """Return grants with scope, version, bank, newest receipt id, whether the rule holds, and whether
+    newer wording awaits review, in one query."""
     return ConsentGrant.objects.select_related("scope", "scope_version", "partner", "terms").annotate(
         latest_receipt_id=_latest_event_of_grant(),
         in_force=Exists(grants_in_force(ConsentGrant.objects.filter(pk=OuterRef("pk")))),
+        to_review=_newer_wording_to_review(),
     )
 
 
@@ -243,3 +256,29 @@ def grants_for_partner(
 def grant_for_partner(*, partner: Partner, pk: int, environment: Environment = None) -> ConsentGrant | None:
     """Return grant `pk` if it was given to `partner` (within the key's `environment`), else None."""
     return grants_for_partner(partner=partner, environment=environment).filter(pk=pk).first()
+
+
+# --- Grants a catalog change touched -------------------------------------------------------------------
+
+
+def grant_changes_for_bank(version: DataScopeVersion, *, shown: int = 10) -> GrantChanges:
+    """Return what publishing `version` did to grants, for the bank's scope page: counts and the first few."""
+    rows = GrantScopeChange.objects.filter(scope_version=version)
+    counts = dict(rows.values_list("outcome").annotate(n=Count("pk")).values_list("outcome", "n"))
+    labels = dict(GrantScopeChange.Outcome.choices)
+    lines = [
+        GrantChangeLine(grant_id=grant_id, purpose=Purpose(purpose).label, outcome=labels[outcome], detail=detail)
+        for grant_id, purpose, outcome, detail in rows.order_by("pk").values_list(
+            "grant_id", "grant__purpose", "outcome", "detail"
+        )[:shown]
+    ]
+    return GrantChanges(
+        counts=[(label, counts[outcome]) for outcome, label in GrantScopeChange.Outcome.choices if outcome in counts],
+        lines=lines,
+    )
+
+
+def grant_scope_changes(*, partner_id: int | None = None) -> QuerySet[GrantScopeChange]:
+    """Return grant changes made by published scope versions, newest first, for compliance (one bank or all)."""
+    rows = GrantScopeChange.objects.select_related("partner", "scope_version__scope", "grant")
+    return rows.filter(partner_id=partner_id) if partner_id is not None else rows

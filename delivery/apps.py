@@ -23,6 +23,9 @@ class DeliveryConfig(AppConfig):
         consent_signals.consent_expiry_reminded.connect(
             receivers.on_consent_expiry_reminded, dispatch_uid="delivery.consent_expiry_reminded"
         )
+        consent_signals.consent_scope_changed.connect(
+            receivers.on_consent_scope_changed, dispatch_uid="delivery.consent_scope_changed"
+        )
         partner_signals.partner_status_changed.connect(
             receivers.on_partner_status_changed, dispatch_uid="delivery.partner_status_changed"
         )

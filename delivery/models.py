@@ -210,6 +210,7 @@ class InboxMessage(models.Model):
         RECEIPT = EventType.RECEIPT.value, EventType.RECEIPT.label
         SHIPPING_UPDATE = EventType.SHIPPING_UPDATE.value, EventType.SHIPPING_UPDATE.label
         CONSENT_REMINDER = "consent_reminder", "Permissions ending soon"
+        CONSENT_CHANGE = "consent_change", "A bank changed what it asks"
 
     user = models.ForeignKey(  # indexed by the thread index, which starts with it
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="inbox_messages", db_index=False

@@ -16,6 +16,9 @@ WEBHOOK_OF_CONSENT_EVENT = {
     consent_signals.REVOKED: WebhookEvent.CONSENT_REVOKED,
     consent_signals.UNLINKED: WebhookEvent.CONSENT_REVOKED,
     consent_signals.EXPIRED: WebhookEvent.CONSENT_EXPIRED,
+    # A new scope version shortened the grant, or left it as it was: the bank learns what it holds now.
+    consent_signals.SHORTENED: WebhookEvent.CONSENT_GRANTED,
+    consent_signals.SCOPE_CHANGED: WebhookEvent.CONSENT_GRANTED,
 }
 
 
@@ -24,11 +27,18 @@ def on_consent_expiry_reminded(sender: Any, *, user_id: int, grant_ids: list[int
     services.inbox_remind_expiry(user_id=user_id, grant_ids=grant_ids)
 
 
+def on_consent_scope_changed(
+    sender: Any, *, user_id: int, partner_id: int, scope_name: str, changes: list[str], **kwargs: Any
+) -> None:
+    """Tell the person, in their inbox, what a bank's new scope wording changed for them."""
+    services.inbox_tell_scope_change(user_id=user_id, partner_id=partner_id, scope_name=scope_name, changes=changes)
+
+
 def on_consent_changed(
     sender: Any, *, grant_ids: list[int], link_id: int, partner_id: int, event: str, **kwargs: Any
 ) -> None:
     """Cancel queued deliveries the change no longer allows, then tell the bank."""
-    if event != consent_signals.GRANTED:
+    if event in consent_signals.ENDING_EVENTS:
         services.delivery_cancel_for_consent(link_id=link_id, partner_id=partner_id, reason=event)
     webhook_type = WEBHOOK_OF_CONSENT_EVENT.get(event)
     if webhook_type is None:

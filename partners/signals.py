@@ -2,11 +2,16 @@
 
 from django.dispatch import Signal
 
-# Sent after commit when a bank's status changes: kwargs partner, old_status, new_status.
+# Every signal here is sent inside the changing service's transaction. Receivers only write rows
+# (grants ended, consent events, audit entries, cancelled deliveries, webhook messages), so a change
+# and its consequences commit together or not at all; whatever leaves the process (broker, HTTP,
+# email) is published from those rows after commit, and re-sent by a sweeper if the process died.
+
+# A bank's status changed (the bank's row is locked): kwargs partner, old_status, new_status.
 partner_status_changed = Signal()
-# Sent after commit when a scope version is published: kwargs scope, version, previous (or None).
+# A scope version was published (the scope's row is locked): kwargs scope, version, previous (or None).
 scope_published = Signal()
-# Sent after commit when a scope is retired: kwargs scope.
+# A scope was retired (the scope's row is locked): kwargs scope.
 scope_retired = Signal()
-# Sent after commit when new usage terms are published: kwargs terms.
+# New usage terms were published: kwargs terms.
 terms_published = Signal()

@@ -6,6 +6,7 @@ Callers import from here; the modules behind it are the package's own business.
 from ..refusals import AuthorisationRefused
 from .attestation import consent_attest_deletion
 from .expiry import consent_expire_due, consent_send_expiry_reminders, reminder_lead_time
+from .following import consent_follow_scope_version
 from .granting import GrantChoice, consent_grant, consent_narrow, consent_renew
 from .linking import link_complete, link_create, link_start, link_unlink
 from .revoking import (
@@ -21,6 +22,7 @@ __all__ = [
     "GrantChoice",
     "consent_attest_deletion",
     "consent_expire_due",
+    "consent_follow_scope_version",
     "consent_grant",
     "consent_narrow",
     "consent_renew",

@@ -1,7 +1,7 @@
 """Every write of delivery, by sub-domain; callers import the public names from here."""
 
 from .cancelling import delivery_cancel_for_consent, delivery_cancel_for_partner, delivery_replay
-from .inbox import inbox_mark_read, inbox_remind_expiry
+from .inbox import inbox_mark_read, inbox_remind_expiry, inbox_tell_scope_change
 from .intake import IntakeItem, event_intake
 from .outbox import outbox_sweep
 from .sending import BatchOutcome, delivery_send_batch
@@ -17,6 +17,7 @@ __all__ = [
     "event_intake",
     "inbox_mark_read",
     "inbox_remind_expiry",
+    "inbox_tell_scope_change",
     "outbox_sweep",
     "webhook_notify",
     "webhook_notify_every_bank",

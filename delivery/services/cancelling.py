@@ -36,7 +36,7 @@ def delivery_cancel_for_consent(*, link_id: int, partner_id: int, reason: str) -
         which = Q()
         for message_type, environment in refused:
             which |= Q(event__type=message_type, event__environment=environment)
-        count = _cancel(open_rows.filter(which), last_error=f"Cancelled: consent {reason}.")
+        count = _cancel(_unheld(open_rows.filter(which)), last_error=f"Cancelled: consent {reason}.")
         audit_append(
             action="delivery.cancel_for_consent",
             actor=Actor.system("delivery"),
@@ -54,7 +54,7 @@ def delivery_cancel_for_consent(*, link_id: int, partner_id: int, reason: str) -
 def delivery_cancel_for_partner(*, partner_id: int, reason: str) -> int:
     """Cancel every queued delivery of a bank (it was suspended or withdrawn); return how many."""
     with transaction.atomic():
-        rows = Delivery.objects.filter(partner_id=partner_id, status__in=Delivery.OPEN_STATUSES)
+        rows = _unheld(Delivery.objects.filter(partner_id=partner_id, status__in=Delivery.OPEN_STATUSES))
         count = _cancel(rows, last_error=f"Cancelled: the bank was {reason}.")
         if count:
             audit_append(
@@ -63,6 +63,18 @@ def delivery_cancel_for_partner(*, partner_id: int, reason: str) -> int:
                 data={"partner": partner_id, "reason": reason, "cancelled": count},
             )
     return count
+
+
+def _unheld(rows: QuerySet[Delivery]) -> QuerySet[Delivery]:
+    """Return `rows` narrowed to those no sending batch holds, locked until the transaction ends.
+
+    These cancels run inside the change that causes them (a revocation, a suspension), which already
+    holds grants or the bank's row. Waiting here for a batch's row could close a cycle with a batch
+    waiting for those; skipping is safe, because a batch holding a row has either checked consent
+    before the change (the change waited for it) or will find the change and cancel the row itself.
+    """
+    ids = list(rows.select_for_update(skip_locked=True, of=("self",)).order_by("pk").values_list("pk", flat=True))
+    return Delivery.objects.filter(pk__in=ids)
 
 
 def _cancel(rows: QuerySet[Delivery], *, last_error: str) -> int:

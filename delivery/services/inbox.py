@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from compliance.audit import audit_append
 from consent.models import ConsentGrant
+from partners.models import Partner
 
 from ..models import InboxMessage
 
@@ -40,6 +41,26 @@ def inbox_remind_expiry(*, user_id: int, grant_ids: list[int]) -> list[InboxMess
         if messages:
             audit_append(action="inbox.consent_reminder", actor=None, data={"user": user_id, "grants": grant_ids})
     return messages
+
+
+def inbox_tell_scope_change(*, user_id: int, partner_id: int, scope_name: str, changes: list[str]) -> InboxMessage:
+    """Put "<bank> changed <scope>: what changes for you" in the person's inbox, one line per permission."""
+    with transaction.atomic():
+        partner = Partner.objects.get(pk=partner_id)
+        message = InboxMessage.objects.create(
+            user_id=user_id,
+            partner=partner,
+            type=InboxMessage.Type.CONSENT_CHANGE,
+            title=f"{partner.legal_name} changed {scope_name}: what changes for you"[:120],
+            body="\n".join([*changes, "Your banks page shows each permission as it stands now."]),
+        )
+        audit_append(
+            action="inbox.consent_change",
+            actor=None,
+            target=message,
+            data={"user": user_id, "partner": partner_id, "scope": scope_name, "changes": len(changes)},
+        )
+    return message
 
 
 def inbox_mark_read(*, user: Any, partner_id: int | None = None) -> int:

@@ -117,9 +117,8 @@ def _publish_version(
             **({"note": note.strip()} if note.strip() else {}),
         },
     )
-    transaction.on_commit(
-        lambda: signals.scope_published.send(sender=DataScope, scope=scope, version=version, previous=previous)
-    )
+    # Inside the transaction: the grants the new version no longer covers change with it.
+    signals.scope_published.send(sender=DataScope, scope=scope, version=version, previous=previous)
 
 
 def scope_publish(*, scope: DataScope, actor: Any) -> DataScopeVersion:
@@ -182,5 +181,5 @@ def scope_retire(*, scope: DataScope, actor: Any) -> DataScope:
                 status=DataScopeVersion.Status.RETIRED
             )
             audit_append(action="scope.retire", actor=actor, target=scope)
-            transaction.on_commit(lambda: signals.scope_retired.send(sender=DataScope, scope=scope))
+            signals.scope_retired.send(sender=DataScope, scope=scope)  # its grants end in this transaction
     return scope

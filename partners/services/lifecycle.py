@@ -133,9 +133,9 @@ def partner_transition(*, partner: Partner, to_status: str, note: str, actor: An
             target=partner,
             data={"from": old_status, "to": to_status, "note": note},
         )
-        transaction.on_commit(
-            lambda: signals.partner_status_changed.send(
-                sender=Partner, partner=partner, old_status=old_status, new_status=to_status
-            )
+        # Inside the transaction: consent ends the grants and delivery cancels the sends it entails,
+        # in rows that commit with the new status or not at all.
+        signals.partner_status_changed.send(
+            sender=Partner, partner=partner, old_status=old_status, new_status=to_status
         )
     return partner

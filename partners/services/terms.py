@@ -48,7 +48,7 @@ def terms_publish(
                 "requires_reacceptance": requires_reacceptance,
             },
         )
-        transaction.on_commit(lambda: signals.terms_published.send(sender=UsageTerms, terms=terms))
+        signals.terms_published.send(sender=UsageTerms, terms=terms)  # the banks' webhook rows commit with it
     return terms
 
 

@@ -173,6 +173,7 @@ MATRIX: dict[str, Rule] = {
     ),
     # --- compliance -------------------------------------------------------------------------------
     "compliance:scope-reviews": Rule(frozenset({COMPLIANCE})),
+    "compliance:grant-changes": Rule(frozenset({COMPLIANCE})),
     "compliance:home": Rule(frozenset({COMPLIANCE})),
     "compliance:verify": Rule(frozenset({COMPLIANCE}), method="post"),
     "api-partner": Rule(frozenset({BANK_A, BANK_B}), api=True),

@@ -13,6 +13,7 @@ from portal.errors import ApplicationError, show_on_form
 from ... import services
 from ...forms import ScopeCreateForm, ScopeForm
 from ...models import DataScope, DataScopeVersion, Purpose
+from ...scope_effects import grant_changes_of_version
 from ...selectors import scope_for_partner, scopes_for_partner
 from .access import BankAccess, bank_access, member_required
 
@@ -112,6 +113,7 @@ def scope_detail(request: HttpRequest, slug: str, code: str) -> HttpResponse:
             shown_purposes=[purposes.get(p, p) for p in shown.purposes] if shown else [],
             editable=editable,
             form=form,
+            grant_changes=grant_changes_of_version(version=scope.published_version),
         ),
     )
 
