@@ -7,7 +7,8 @@ from typing import Any
 from django.db import models
 
 from compliance.audit import Actor
-from partners.models import PartnerApiKey, PartnerMembership
+from partners.models import Partner, PartnerApiKey
+from partners.policy import BankAction, member_may
 from portal.errors import ApplicationError
 from portal.models import User
 
@@ -31,14 +32,11 @@ def may_act_as(actor: Any, by: str, *, user_id: int, partner_id: int) -> bool:
     if by == RevokedBy.USER:
         return isinstance(actor, User) and actor.pk == user_id
     if by == RevokedBy.BANK:
-        if isinstance(actor, PartnerApiKey):
-            return actor.partner_id == partner_id
-        return (
-            isinstance(actor, User)
-            and PartnerMembership.objects.filter(
-                user=actor, partner_id=partner_id, role=PartnerMembership.Role.MANAGER
-            ).exists()
-        )
+        # Only a bank's key or person acts as the bank here; the platform acts as SYSTEM.
+        if not isinstance(actor, PartnerApiKey | User):
+            return False
+        partner = Partner.objects.filter(pk=partner_id).first()
+        return partner is not None and member_may(actor, partner, BankAction.ACT_ON_CONSENTS)
     if by == RevokedBy.PLATFORM:
         return isinstance(actor, User) and actor.has_role(User.Role.PLATFORM_STAFF)
     if by == RevokedBy.COMPLIANCE:

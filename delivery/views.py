@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -10,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from partners.policy import BankAction, member_may, refusal
 from partners.selectors import partner_for_member
 from portal.models import User
 from portal.requests import client_ip
@@ -104,18 +106,25 @@ def bank_deliveries(request: HttpRequest, slug: str) -> HttpResponse:
         "delivered": [ok for _label, ok, _not in figures.per_hour],
         "other": [other for _label, _ok, other in figures.per_hour],
     }
+    can_replay = member_may(request.user, partner, BankAction.REPLAY)
     return render(
-        request, "delivery/bank_deliveries.html", {"partner": partner, "figures": figures, "page": page, "chart": chart}
+        request,
+        "delivery/bank_deliveries.html",
+        {"partner": partner, "figures": figures, "page": page, "chart": chart, "can_replay": can_replay},
     )
 
 
 @role_required(User.Role.PARTNER_MEMBER)
 @require_POST
 def bank_replay(request: HttpRequest, slug: str) -> HttpResponse:
-    """Send the bank's dead letters again."""
-    partner = partner_for_member(user=_user(request), slug=slug)
+    """Send the bank's dead letters again (managers and developers; the service asks the policy too)."""
+    user = _user(request)
+    partner = partner_for_member(user=user, slug=slug)
     if partner is None:
         raise Http404("No such bank among yours.")
+    if not member_may(user, partner, BankAction.REPLAY):
+        error = refusal(user, partner, BankAction.REPLAY)
+        raise PermissionDenied(error) from error
     count = services.delivery_replay(
         deliveries=selectors.dead_letters_for_partner(partner=partner)[:1000], actor=request.user, ip=client_ip(request)
     )

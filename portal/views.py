@@ -97,7 +97,8 @@ def _wants_json(request: HttpRequest) -> bool:
 def _error_page(request: HttpRequest, status: int, code: str, title: str, message: str) -> HttpResponse:
     if _wants_json(request):
         return JsonResponse(error_body(code, message), status=status)
-    return render(request, "errors/error.html", {"title": title, "message": message, "status": status}, status=status)
+    context = {"title": title, "message": message, "status": status, "code": code}
+    return render(request, "errors/error.html", context, status=status)
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -106,7 +107,10 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    """Show the friendly 403 page."""
+    """Show the friendly 403 page; a rule's refusal (a `PermissionDenied` carrying it) says what to do."""
+    refused = exception.args[0] if exception is not None and exception.args else None
+    if isinstance(refused, ApplicationError):
+        return _error_page(request, 403, refused.code, "You cannot do this", refused.message)
     return _error_page(
         request,
         403,

@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from compliance.audit import Actor, audit_append
 from consent.rules import consent_check
+from partners.models import Partner
+from partners.policy import BankAction, require_member_may
 
 from ..models import Delivery, PartnerEvent
 from .closing import rollup_events
@@ -88,9 +90,13 @@ def _cancel(rows: QuerySet[Delivery], *, last_error: str) -> int:
 
 def delivery_replay(*, deliveries: Iterable[Delivery], actor: Any, ip: str | None = None) -> int:
     """Send dead letters again from a fresh retry schedule; return how many were requeued."""
-    ids = [d.pk for d in deliveries if d.status == Delivery.Status.DEAD]
-    if not ids:
+    dead = [d for d in deliveries if d.status == Delivery.Status.DEAD]
+    if not dead:
         return 0
+    # Staff replay many banks' letters at once: the actor must be allowed for every one of them.
+    for partner in Partner.objects.filter(pk__in={d.partner_id for d in dead}).order_by("pk"):
+        require_member_may(actor, partner, BankAction.REPLAY)
+    ids = [d.pk for d in dead]
     with transaction.atomic():
         rows = Delivery.objects.filter(pk__in=ids, status=Delivery.Status.DEAD)
         event_ids = set(rows.values_list("event_id", flat=True))

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from compliance.audit import Actor, audit_append
 from partners.models import PartnerMembership, WebhookEndpoint
+from partners.policy import BankAction, require_member_may
 from partners.services import webhook_endpoint_disable
 from portal.errors import ApplicationError
 
@@ -142,6 +143,7 @@ def _disable_endpoint(endpoint: WebhookEndpoint, *, since: datetime) -> None:
 
 def webhook_replay(*, endpoint: WebhookEndpoint, since: datetime, actor: Any, ip: str | None = None) -> int:
     """Send again every webhook message to `endpoint` created since `since` (at most 1000); return how many."""
+    require_member_may(actor, endpoint.partner, BankAction.REPLAY)
     if since > timezone.now():
         raise ApplicationError("Give a time in the past.", code="invalid", fields={"since": ["Must be in the past."]})
     if not endpoint.is_active:

@@ -10,6 +10,7 @@ from compliance.audit import audit_append
 from portal.errors import ApplicationError, Conflict
 
 from ..models import ChatbotCapability, DataScope, Partner
+from ..policy import BankAction, require_member_may
 from ..validators import validate_changeable, validate_message_types, validate_outbound_url
 
 
@@ -55,6 +56,7 @@ def _apply_capability(capability: ChatbotCapability, values: dict[str, Any]) -> 
 
 def capability_create(*, partner: Partner, code: str, actor: Any, **values: Any) -> ChatbotCapability:
     """Declare a chatbot capability of `partner`."""
+    require_member_may(actor, partner, BankAction.MANAGE_CATALOG)
     values = {key: values[key] for key in CAPABILITY_FIELDS if key in values}
     values.setdefault("message_types", [])
     values.setdefault("scopes", [])
@@ -93,6 +95,7 @@ def capability_create(*, partner: Partner, code: str, actor: Any, **values: Any)
 
 def capability_update(*, capability: ChatbotCapability, actor: Any, **values: Any) -> ChatbotCapability:
     """Change a chatbot capability."""
+    require_member_may(actor, capability.partner, BankAction.MANAGE_CATALOG)
     validate_changeable(values, changeable=CAPABILITY_FIELDS)
     with transaction.atomic():
         capability = (

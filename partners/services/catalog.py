@@ -13,6 +13,7 @@ from portal.models import User
 
 from .. import signals
 from ..models import DataScope, DataScopeVersion, Partner
+from ..policy import BankAction, require_member_may
 from ..validators import validate_changeable, validate_scope_content
 
 SCOPE_CONTENT_FIELDS = (
@@ -22,6 +23,7 @@ SCOPE_CONTENT_FIELDS = (
 
 def scope_create(*, partner: Partner, code: str, actor: Any, **content: Any) -> DataScope:
     """Declare a new scope with its first (draft) version."""
+    require_member_may(actor, partner, BankAction.MANAGE_CATALOG)
     content = validate_scope_content({key: content.get(key) for key in SCOPE_CONTENT_FIELDS})
     duplicate = Conflict(
         f"Your bank already has a scope '{code}'. Edit it instead.",
@@ -60,6 +62,7 @@ def _open_draft(scope: DataScope) -> DataScopeVersion:
 
 def scope_update(*, scope: DataScope, actor: Any, **changes: Any) -> DataScopeVersion:
     """Change the scope's draft (made from the published version if needed) and return it."""
+    require_member_may(actor, scope.partner, BankAction.MANAGE_CATALOG)
     validate_changeable(changes, changeable=SCOPE_CONTENT_FIELDS)
     with transaction.atomic():
         scope = DataScope.objects.select_for_update().get(pk=scope.pk)
@@ -123,6 +126,7 @@ def _publish_version(
 
 def scope_publish(*, scope: DataScope, actor: Any) -> DataScopeVersion:
     """Publish the scope's draft; a high-sensitivity draft waits for compliance approval instead."""
+    require_member_may(actor, scope.partner, BankAction.MANAGE_CATALOG)
     with transaction.atomic():
         scope = DataScope.objects.select_for_update(of=("self",)).select_related("published_version").get(pk=scope.pk)
         if scope.retired_at is not None:
@@ -172,6 +176,7 @@ def scope_review(*, version: DataScopeVersion, approve: bool, note: str, actor: 
 
 def scope_retire(*, scope: DataScope, actor: Any) -> DataScope:
     """Retire a scope: nobody can grant it any more (existing grants are for consent to settle)."""
+    require_member_may(actor, scope.partner, BankAction.MANAGE_CATALOG)
     with transaction.atomic():
         scope = DataScope.objects.select_for_update().get(pk=scope.pk)
         if scope.retired_at is None:

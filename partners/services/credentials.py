@@ -13,6 +13,7 @@ from portal.errors import ApplicationError
 from portal.models import User
 
 from ..models import Partner, PartnerApiKey
+from ..policy import BankAction, require_member_may
 
 API_KEY_LAST_USED_RESOLUTION = 60  # seconds; keeps a busy key from writing on every request
 
@@ -29,6 +30,7 @@ def partner_api_key_create(
 
     `raw_key` lets `seed_demo` keep the demo bank's key stable across runs; nothing else passes it.
     """
+    require_member_may(actor, partner, BankAction.MANAGE_KEYS)
     if environment not in PartnerApiKey.Environment.values:
         raise ApplicationError(
             "Choose sandbox or live.", code="invalid", fields={"environment": ["Unknown environment."]}
@@ -73,6 +75,7 @@ def partner_api_key_create(
 
 def partner_api_key_revoke(*, key: PartnerApiKey, actor: Any = None) -> PartnerApiKey:
     """Revoke an API key at once; requests with it fail from this commit on."""
+    require_member_may(actor, key.partner, BankAction.MANAGE_KEYS)
     with transaction.atomic():
         key = PartnerApiKey.objects.select_for_update(of=("self",)).select_related("partner").get(pk=key.pk)
         if key.revoked_at is None:
@@ -84,6 +87,7 @@ def partner_api_key_revoke(*, key: PartnerApiKey, actor: Any = None) -> PartnerA
 
 def partner_api_key_rotate(*, key: PartnerApiKey, actor: Any = None) -> tuple[PartnerApiKey, str]:
     """Replace a key: a new one now, the old one honoured for 24 more hours so servers can switch."""
+    require_member_may(actor, key.partner, BankAction.MANAGE_KEYS)
     with transaction.atomic():
         old = PartnerApiKey.objects.select_for_update(of=("self",)).select_related("partner").get(pk=key.pk)
         if not old.is_active:

@@ -18,6 +18,7 @@ from portal.models import User
 
 from ..models import Invitation, Partner, PartnerMembership
 from ..permissions import ROLE_PERMISSIONS
+from ..policy import BankAction, require_member_may
 
 
 def _send_after_commit(*, subject: str, body: str, to: str) -> None:
@@ -26,17 +27,6 @@ def _send_after_commit(*, subject: str, body: str, to: str) -> None:
 
 def _site_url(path: str) -> str:
     return f"{settings.PORTAL_SITE_URL.rstrip('/')}{path}"
-
-
-def require_manager(partner: Partner, user: Any, what: str) -> None:
-    """Refuse anyone but one of `partner`'s managers, saying they cannot `what`."""
-    if (
-        not isinstance(user, User)
-        or not PartnerMembership.objects.filter(
-            partner=partner, user=user, role=PartnerMembership.Role.MANAGER
-        ).exists()
-    ):
-        raise PermissionDenied(f"Only the bank's managers can {what}.")
 
 
 def _check_role(role: str) -> None:
@@ -50,6 +40,12 @@ def _check_role(role: str) -> None:
 
 def partner_member_add(*, partner: Partner, user: User, role: str, actor: Any = None) -> PartnerMembership:
     """Make `user` a member of `partner` with `role` and grant that role's permissions."""
+    require_member_may(actor, partner, BankAction.MANAGE_MEMBERS)
+    return _membership_set(partner=partner, user=user, role=role, actor=actor)
+
+
+def _membership_set(*, partner: Partner, user: User, role: str, actor: Any) -> PartnerMembership:
+    # Callers have decided that `actor` may: a manager, or an invitation the invitee accepts.
     _check_role(role)
     with transaction.atomic():
         membership, created = PartnerMembership.objects.select_for_update().get_or_create(
@@ -75,6 +71,7 @@ def partner_member_add(*, partner: Partner, user: User, role: str, actor: Any = 
 
 def partner_member_remove(*, membership: PartnerMembership, actor: Any) -> None:
     """Remove a member and their permissions; a bank always keeps at least one manager."""
+    require_member_may(actor, membership.partner, BankAction.MANAGE_MEMBERS)
     with transaction.atomic():
         membership = (
             PartnerMembership.objects.select_for_update(of=("self",))
@@ -82,7 +79,6 @@ def partner_member_remove(*, membership: PartnerMembership, actor: Any) -> None:
             .get(pk=membership.pk)
         )
         partner = membership.partner
-        require_manager(partner, actor, "remove members")
         if (
             membership.role == PartnerMembership.Role.MANAGER
             and partner.memberships.filter(role=PartnerMembership.Role.MANAGER).count() == 1
@@ -100,11 +96,11 @@ def invitation_create(
     *, partner: Partner, email: str, role: str, actor: Any, first_manager: bool = False
 ) -> tuple[Invitation, str]:
     """Invite `email` to join `partner` as `role`; return the invitation and its one-time token."""
+    if not first_manager:  # the first manager's invitation comes with the bank's own application
+        require_member_may(actor, partner, BankAction.MANAGE_MEMBERS)
     email = email.strip().lower()
     _check_role(role)
     with transaction.atomic():
-        if not first_manager:
-            require_manager(partner, actor, "invite people")
         if partner.memberships.filter(user__email__iexact=email).exists():
             raise Conflict(
                 f"{email} is already a member of {partner}.", code="duplicate", fields={"email": ["Already a member."]}
@@ -193,14 +189,14 @@ def invitation_accept(*, token: str, user: User, ip: str | None = None) -> Partn
             data={"email": invitation.email, "role": invitation.role},
             ip=ip,
         )
-        return partner_member_add(partner=invitation.partner, user=user, role=invitation.role, actor=user)
+        return _membership_set(partner=invitation.partner, user=user, role=invitation.role, actor=user)
 
 
 def invitation_revoke(*, invitation: Invitation, actor: Any) -> Invitation:
     """Withdraw a pending invitation."""
+    require_member_may(actor, invitation.partner, BankAction.MANAGE_MEMBERS)
     with transaction.atomic():
         invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
-        require_manager(invitation.partner, actor, "withdraw invitations")
         if invitation.accepted_at is None and invitation.revoked_at is None:
             invitation.revoked_at = timezone.now()
             invitation.save(update_fields=["revoked_at"])

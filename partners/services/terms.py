@@ -12,7 +12,7 @@ from portal.models import User
 
 from .. import signals
 from ..models import Partner, TermsAcceptance, UsageTerms
-from .members import require_manager
+from ..policy import BankAction, require_member_may
 
 
 def terms_publish(
@@ -56,8 +56,8 @@ def terms_accept(
     *, partner: Partner, terms: UsageTerms, user: User, ip: str | None = None, user_agent: str = ""
 ) -> TermsAcceptance:
     """Record that a manager accepted `terms` (the current version) for `partner`."""
+    require_member_may(user, partner, BankAction.ACCEPT_TERMS)
     with transaction.atomic():
-        require_manager(partner, user, "accept the usage terms")
         current = UsageTerms.objects.current()
         if current is None or current.pk != terms.pk:
             raise Conflict(

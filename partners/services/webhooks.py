@@ -12,6 +12,7 @@ from django.utils import timezone
 from compliance.audit import audit_append
 
 from ..models import Partner, WebhookEndpoint
+from ..policy import BankAction, require_member_may
 from ..validators import validate_changeable, validate_event_types, validate_outbound_url
 
 
@@ -24,6 +25,7 @@ def webhook_endpoint_create(
     *, partner: Partner, url: str, event_types: Any, actor: Any, description: str = ""
 ) -> tuple[WebhookEndpoint, str]:
     """Register a webhook endpoint; return it with its signing secret (shown to the bank once)."""
+    require_member_may(actor, partner, BankAction.MANAGE_WEBHOOKS)
     endpoint = WebhookEndpoint(
         partner=partner,
         url=validate_outbound_url(url),
@@ -45,6 +47,7 @@ def webhook_endpoint_create(
 
 def webhook_endpoint_update(*, endpoint: WebhookEndpoint, actor: Any, **values: Any) -> WebhookEndpoint:
     """Change an endpoint's URL, events, description, or switch it on or off."""
+    require_member_may(actor, endpoint.partner, BankAction.MANAGE_WEBHOOKS)
     validate_changeable(values, changeable=("url", "event_types", "description", "is_active"))
     with transaction.atomic():
         endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
@@ -66,6 +69,7 @@ def webhook_endpoint_update(*, endpoint: WebhookEndpoint, actor: Any, **values: 
 
 def webhook_endpoint_disable(*, endpoint: WebhookEndpoint, reason: str, actor: Any) -> WebhookEndpoint:
     """Switch an endpoint off for `reason` (the platform does when it keeps failing); the bank switches it on."""
+    require_member_may(actor, endpoint.partner, BankAction.MANAGE_WEBHOOKS)
     with transaction.atomic():
         endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
         endpoint.is_active = False
@@ -78,6 +82,7 @@ def webhook_endpoint_disable(*, endpoint: WebhookEndpoint, reason: str, actor: A
 
 def webhook_endpoint_delete(*, endpoint: WebhookEndpoint, actor: Any) -> None:
     """Remove an endpoint; nothing more is sent to it."""
+    require_member_may(actor, endpoint.partner, BankAction.MANAGE_WEBHOOKS)
     with transaction.atomic():
         audit_append(action="webhook.delete", actor=actor, target=endpoint, data={"url": endpoint.url})
         endpoint.delete()
@@ -85,6 +90,7 @@ def webhook_endpoint_delete(*, endpoint: WebhookEndpoint, actor: Any) -> None:
 
 def webhook_endpoint_rotate_secret(*, endpoint: WebhookEndpoint, actor: Any) -> tuple[WebhookEndpoint, str]:
     """Give the endpoint a new secret; the old one still signs (second signature) for 24 hours."""
+    require_member_may(actor, endpoint.partner, BankAction.MANAGE_WEBHOOKS)
     with transaction.atomic():
         endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
         endpoint.previous_secret = endpoint.secret

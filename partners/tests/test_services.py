@@ -278,7 +278,7 @@ def test_only_managers_invite(bank_and_manager: Any) -> None:
     developer = member_of(partner, role="developer")
     with pytest.raises(ApplicationError) as caught:
         invitation_create(partner=partner, email="x@bank.example", role="developer", actor=developer)
-    assert caught.value.code == "forbidden"
+    assert caught.value.code == "not_allowed"
     assert not Invitation.objects.exists()
 
 

@@ -10,11 +10,19 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 ANONYMOUS = "anonymous"
 USER_A, USER_B = "user_a", "user_b"
-BANK_A, BANK_B = "bank_a", "bank_b"
+BANK_A, BANK_B = "bank_a", "bank_b"  # a manager of each bank; bank A's persona also holds its API key
+DEVELOPER_A, CONTACT_A = "developer_a", "compliance_contact_a"  # bank A's other roles, people only
 STAFF, COMPLIANCE = "staff", "compliance"
-PERSONAS = (ANONYMOUS, USER_A, USER_B, BANK_A, BANK_B, STAFF, COMPLIANCE)
+PERSONAS = (ANONYMOUS, USER_A, USER_B, BANK_A, DEVELOPER_A, CONTACT_A, BANK_B, STAFF, COMPLIANCE)
 SIGNED_IN = frozenset(PERSONAS) - {ANONYMOUS}
 EVERYONE = frozenset(PERSONAS)
+# Bank A's people by what `partners.policy` lets their role do: every member reads the bank's
+# pages; managers and developers change the catalog, keys and webhooks and replay dead letters;
+# only managers manage people and accept terms. The compliance contact only reads.
+BANK_A_READERS = frozenset({BANK_A, DEVELOPER_A, CONTACT_A})
+BANK_A_WRITERS = frozenset({BANK_A, DEVELOPER_A})
+BANK_A_MANAGERS = frozenset({BANK_A})
+BANK_A_ROLES = BANK_A_READERS
 
 
 @dataclass(frozen=True)
@@ -23,6 +31,7 @@ class Rule:
 
     allowed: frozenset[str]
     method: str = "get"
+    # Built again for each persona, so a route that consumes its object (delete, remove) gets a fresh one.
     kwargs: Callable[[Any], dict[str, Any]] = field(default=lambda world: {})
     api: bool = False  # banks call with their API key; people's sessions do not count
     url: Callable[[Any], str] | None = None  # for patterns `reverse` cannot build
@@ -68,51 +77,55 @@ MATRIX: dict[str, Rule] = {
     "healthz": Rule(EVERYONE),
     "consent:dashboard": Rule(SIGNED_IN),
     # --- partners: bank pages -----------------------------------------------------------------
-    "partners:members": Rule(frozenset({BANK_A}), kwargs=lambda world: {"slug": world.bank_a.slug}),
+    "partners:members": Rule(BANK_A_READERS, kwargs=lambda world: {"slug": world.bank_a.slug}),
     "partners:member-remove": Rule(
-        frozenset({BANK_A}), method="post", kwargs=lambda world: {"slug": world.bank_a.slug, "pk": world.developer_a.pk}
+        BANK_A_MANAGERS,
+        method="post",
+        kwargs=lambda world: {"slug": world.bank_a.slug, "pk": world.fresh_member_a().pk},
     ),
     "partners:invitation-revoke": Rule(
-        frozenset({BANK_A}),
+        BANK_A_MANAGERS,
         method="post",
-        kwargs=lambda world: {"slug": world.bank_a.slug, "pk": world.invitation_a.pk},
+        kwargs=lambda world: {"slug": world.bank_a.slug, "pk": world.fresh_invitation_a().pk},
     ),
-    "partners:scopes": Rule(frozenset({BANK_A}), kwargs=lambda world: {"slug": world.bank_a.slug}),
-    "partners:scope-new": Rule(frozenset({BANK_A}), kwargs=lambda world: {"slug": world.bank_a.slug}),
+    "partners:scopes": Rule(BANK_A_READERS, kwargs=lambda world: {"slug": world.bank_a.slug}),
+    "partners:scope-new": Rule(BANK_A_WRITERS, kwargs=lambda world: {"slug": world.bank_a.slug}),
     "partners:scope": Rule(
-        frozenset({BANK_A}), kwargs=lambda world: {"slug": world.bank_a.slug, "code": world.scope_a.code}
+        BANK_A_READERS, kwargs=lambda world: {"slug": world.bank_a.slug, "code": world.scope_a.code}
     ),
     "partners:scope-publish": Rule(
-        frozenset({BANK_A}), method="post", kwargs=lambda world: {"slug": world.bank_a.slug, "code": world.scope_a.code}
+        BANK_A_WRITERS, method="post", kwargs=lambda world: {"slug": world.bank_a.slug, "code": world.scope_a.code}
     ),
     "partners:scope-retire": Rule(
-        frozenset({BANK_A}), method="post", kwargs=lambda world: {"slug": world.bank_a.slug, "code": world.scope_a.code}
+        BANK_A_WRITERS, method="post", kwargs=lambda world: {"slug": world.bank_a.slug, "code": world.scope_a.code}
     ),
-    "partners:capabilities": Rule(frozenset({BANK_A}), kwargs=lambda world: {"slug": world.bank_a.slug}),
-    "partners:capability-new": Rule(frozenset({BANK_A}), kwargs=lambda world: {"slug": world.bank_a.slug}),
+    "partners:capabilities": Rule(BANK_A_READERS, kwargs=lambda world: {"slug": world.bank_a.slug}),
+    "partners:capability-new": Rule(BANK_A_WRITERS, kwargs=lambda world: {"slug": world.bank_a.slug}),
     "partners:capability": Rule(
-        frozenset({BANK_A}), kwargs=lambda world: {"slug": world.bank_a.slug, "code": world.capability_a.code}
+        BANK_A_READERS, kwargs=lambda world: {"slug": world.bank_a.slug, "code": world.capability_a.code}
     ),
-    "partners:terms": Rule(frozenset({BANK_A}), kwargs=lambda world: {"slug": world.bank_a.slug}),
-    "partners:keys": Rule(frozenset({BANK_A}), kwargs=lambda world: {"slug": world.bank_a.slug}),
+    "partners:terms": Rule(BANK_A_READERS, kwargs=lambda world: {"slug": world.bank_a.slug}),
+    "partners:keys": Rule(BANK_A_READERS, kwargs=lambda world: {"slug": world.bank_a.slug}),
     "partners:key-revoke": Rule(
-        frozenset({BANK_A}), method="post", kwargs=lambda world: {"slug": world.bank_a.slug, "pk": world.key_a.pk}
+        BANK_A_WRITERS, method="post", kwargs=lambda world: {"slug": world.bank_a.slug, "pk": world.key_a.pk}
     ),
     "partners:key-rotate": Rule(
-        frozenset({BANK_A}), method="post", kwargs=lambda world: {"slug": world.bank_a.slug, "pk": world.key_a.pk}
+        BANK_A_WRITERS, method="post", kwargs=lambda world: {"slug": world.bank_a.slug, "pk": world.key_a.pk}
     ),
-    "partners:webhooks": Rule(frozenset({BANK_A}), kwargs=lambda world: {"slug": world.bank_a.slug}),
+    "partners:webhooks": Rule(BANK_A_READERS, kwargs=lambda world: {"slug": world.bank_a.slug}),
     "partners:webhook-switch": Rule(
-        frozenset({BANK_A}), method="post", kwargs=lambda world: {"slug": world.bank_a.slug, "pk": world.endpoint_a.pk}
+        BANK_A_WRITERS, method="post", kwargs=lambda world: {"slug": world.bank_a.slug, "pk": world.endpoint_a.pk}
     ),
     "partners:webhook-rotate-secret": Rule(
-        frozenset({BANK_A}), method="post", kwargs=lambda world: {"slug": world.bank_a.slug, "pk": world.endpoint_a.pk}
+        BANK_A_WRITERS, method="post", kwargs=lambda world: {"slug": world.bank_a.slug, "pk": world.endpoint_a.pk}
     ),
     "partners:webhook-delete": Rule(
-        frozenset({BANK_A}), method="post", kwargs=lambda world: {"slug": world.bank_a.slug, "pk": world.endpoint_a.pk}
+        BANK_A_WRITERS,
+        method="post",
+        kwargs=lambda world: {"slug": world.bank_a.slug, "pk": world.fresh_endpoint_a().pk},
     ),
-    "partners:home": Rule(frozenset({BANK_A, BANK_B})),
-    "partners:detail": Rule(frozenset({BANK_A}), kwargs=lambda world: {"slug": world.bank_a.slug}),
+    "partners:home": Rule(BANK_A_ROLES | {BANK_B}),
+    "partners:detail": Rule(BANK_A_READERS, kwargs=lambda world: {"slug": world.bank_a.slug}),
     # --- partners: onboarding (public) and staff pages ----------------------------------------
     "partners:apply": Rule(EVERYONE),
     "partners:apply-sent": Rule(EVERYONE),
@@ -161,8 +174,8 @@ MATRIX: dict[str, Rule] = {
     "delivery:inbox": Rule(SIGNED_IN),
     "delivery:inbox-poll": Rule(SIGNED_IN),
     "delivery:inbox-read": Rule(SIGNED_IN, method="post"),
-    "delivery:bank-deliveries": Rule(frozenset({BANK_A}), kwargs=lambda world: {"slug": world.bank_a.slug}),
-    "delivery:bank-replay": Rule(frozenset({BANK_A}), method="post", kwargs=lambda world: {"slug": world.bank_a.slug}),
+    "delivery:bank-deliveries": Rule(BANK_A_READERS, kwargs=lambda world: {"slug": world.bank_a.slug}),
+    "delivery:bank-replay": Rule(BANK_A_WRITERS, method="post", kwargs=lambda world: {"slug": world.bank_a.slug}),
     "delivery:staff-deliveries": Rule(frozenset({STAFF})),
     "delivery:staff-replay": Rule(frozenset({STAFF}), method="post"),
     # An empty body answers 400 `invalid` to a bank (it may post), 401 to everyone else.

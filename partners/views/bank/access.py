@@ -19,7 +19,7 @@ from portal.models import User
 from portal.roles import role_required
 
 from ...models import Partner
-from ...permissions import MANAGE, MANAGE_MEMBERS
+from ...policy import BankAction, allowed_actions, refusal
 from ...selectors import partner_for_member
 
 member_required = role_required(User.Role.PARTNER_MEMBER)
@@ -27,22 +27,27 @@ member_required = role_required(User.Role.PARTNER_MEMBER)
 
 @dataclass(frozen=True)
 class BankAccess:
-    """The bank in the address, and what the signed-in member may do there."""
+    """The bank in the address, and what the signed-in member may do there (asked of `partners.policy`)."""
 
     partner: Partner
     user: User
-    can_manage: bool  # the catalog, keys and webhooks
-    can_manage_members: bool  # people and usage terms: managers only
+    actions: frozenset[BankAction]
 
-    def require_manage(self) -> None:
-        """Refuse (403) a member who may only read the catalog, keys and webhooks."""
-        if not self.can_manage:
-            raise PermissionDenied("Only the bank's managers and developers can change this.")
+    @property
+    def can_manage(self) -> bool:
+        """Return True when the member may change the catalog (and, with it, keys and webhooks)."""
+        return BankAction.MANAGE_CATALOG in self.actions
 
-    def require_manager(self) -> None:
-        """Refuse (403) a member who is not one of the bank's managers."""
-        if not self.can_manage_members:
-            raise PermissionDenied("Only the bank's managers can do this.")
+    @property
+    def can_manage_members(self) -> bool:
+        """Return True when the member may manage people and accept terms: managers only."""
+        return BankAction.MANAGE_MEMBERS in self.actions
+
+    def require(self, action: BankAction) -> None:
+        """Refuse (403, audited once by the policy) a member who may not take `action` here."""
+        if action not in self.actions:
+            error = refusal(self.user, self.partner, action)
+            raise PermissionDenied(error) from error
 
     def context(self, section: str, **extra: Any) -> dict[str, Any]:
         """Return the template context every bank page shares, with `extra`."""
@@ -62,7 +67,7 @@ def bank_access(request: HttpRequest, slug: str) -> BankAccess:
     partner = partner_for_member(user=user, slug=slug)
     if partner is None:
         raise Http404("No such bank among yours.")
-    return BankAccess(partner, user, user.has_perm(MANAGE, partner), user.has_perm(MANAGE_MEMBERS, partner))
+    return BankAccess(partner, user, allowed_actions(user, partner))
 
 
 RESENT = (
@@ -92,17 +97,18 @@ def secret_form_page(
     form: forms.Form,
     *,
     section: str,
+    action: BankAction,
     make_secret: Callable[[dict[str, Any]], dict[str, Any]],
     listing: Callable[[], dict[str, Any]],
 ) -> HttpResponse:
     """Answer a list page whose form makes a secret: the new secret, shown once, or the list with the form.
 
-    The section names the page (`partners:<section>`) and its template. `make_secret` calls the
-    service with the form's cleaned data and returns what the secret page shows; `listing` returns
-    what the list shows, read only when the list is shown.
+    The section names the page (`partners:<section>`) and its template; posting needs `action`.
+    `make_secret` calls the service with the form's cleaned data and returns what the secret page
+    shows; `listing` returns what the list shows, read only when the list is shown.
     """
     if request.method == "POST":
-        access.require_manage()
+        access.require(action)
         if (resent := already_sent(request, access.partner.slug, f"partners:{section}")) is not None:
             return resent
         if form.is_valid():

@@ -14,6 +14,7 @@ from portal.errors import ApplicationError
 from ... import services
 from ...forms import ApiKeyForm
 from ...models import PartnerApiKey
+from ...policy import BankAction
 from ...selectors import api_key_for_partner, api_keys_for_partner
 from .access import BankAccess, already_sent, bank_access, member_required, secret_form_page, secret_once
 
@@ -42,6 +43,7 @@ def keys(request: HttpRequest, slug: str) -> HttpResponse:
         access,
         ApiKeyForm(request.POST or None),
         section="keys",
+        action=BankAction.MANAGE_KEYS,
         make_secret=create,
         listing=lambda: {"keys": list(api_keys_for_partner(partner=access.partner))},
     )
@@ -53,7 +55,7 @@ def key_revoke(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """Revoke an API key at once."""
     access = bank_access(request, slug)
     key = _key(access, pk)
-    access.require_manage()
+    access.require(BankAction.MANAGE_KEYS)
     services.partner_api_key_revoke(key=key, actor=access.user)
     messages.success(request, f"The key “{key.name}” ({key.masked}) is revoked. Requests with it fail from now on.")
     return redirect("partners:keys", slug=slug)
@@ -65,7 +67,7 @@ def key_rotate(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """Replace an API key: show the new one once; the old one works for 24 more hours."""
     access = bank_access(request, slug)
     key = _key(access, pk)
-    access.require_manage()
+    access.require(BankAction.MANAGE_KEYS)
     if (resent := already_sent(request, slug, "partners:keys")) is not None:
         return resent
     try:

@@ -13,6 +13,7 @@ from portal.errors import ApplicationError, show_on_form
 from ... import services
 from ...forms import ScopeCreateForm, ScopeForm
 from ...models import DataScope, DataScopeVersion, Purpose
+from ...policy import BankAction
 from ...scope_effects import grant_changes_of_version
 from ...selectors import scope_for_partner, scopes_for_partner
 from .access import BankAccess, bank_access, member_required
@@ -41,7 +42,7 @@ def scopes(request: HttpRequest, slug: str) -> HttpResponse:
 def scope_new(request: HttpRequest, slug: str) -> HttpResponse:
     """Declare a new scope; it starts as a draft that the bank publishes when it is ready."""
     access = bank_access(request, slug)
-    access.require_manage()
+    access.require(BankAction.MANAGE_CATALOG)
     form = ScopeCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         code = form.cleaned_data["code"].strip()
@@ -87,7 +88,7 @@ def scope_detail(request: HttpRequest, slug: str, code: str) -> HttpResponse:
     shown = draft or scope.published_version or (versions[0] if versions else None)
     form = ScopeForm(request.POST or None, initial=ScopeForm.initial_from(shown) if shown else None)
     if request.method == "POST":
-        access.require_manage()
+        access.require(BankAction.MANAGE_CATALOG)
         if form.is_valid():
             try:
                 version = services.scope_update(scope=scope, actor=access.user, **form.service_values())
@@ -124,7 +125,7 @@ def scope_publish(request: HttpRequest, slug: str, code: str) -> HttpResponse:
     """Publish the scope's draft, or send a high-sensitivity draft to compliance for approval."""
     access = bank_access(request, slug)
     scope = _scope(access, code)
-    access.require_manage()
+    access.require(BankAction.MANAGE_CATALOG)
     try:
         version = services.scope_publish(scope=scope, actor=access.user)
     except ApplicationError as error:
@@ -147,7 +148,7 @@ def scope_retire(request: HttpRequest, slug: str, code: str) -> HttpResponse:
     """Retire a scope: nobody can grant it any more."""
     access = bank_access(request, slug)
     scope = _scope(access, code)
-    access.require_manage()
+    access.require(BankAction.MANAGE_CATALOG)
     try:
         services.scope_retire(scope=scope, actor=access.user)
     except ApplicationError as error:

@@ -13,6 +13,7 @@ from portal.errors import ApplicationError, show_on_form
 from ... import services
 from ...forms import CapabilityCreateForm, CapabilityForm
 from ...models import MessageType
+from ...policy import BankAction
 from ...selectors import capabilities_for_partner, capability_for_partner, published_scopes_for_partner
 from .access import bank_access, member_required
 
@@ -38,7 +39,7 @@ def _message_type_labels(message_types: list[str]) -> list[str]:
 def capability_new(request: HttpRequest, slug: str) -> HttpResponse:
     """Declare a chatbot capability that uses the bank's published scopes."""
     access = bank_access(request, slug)
-    access.require_manage()
+    access.require(BankAction.MANAGE_CATALOG)
     published = list(published_scopes_for_partner(partner=access.partner))
     form = CapabilityCreateForm(request.POST or None, scopes=published)
     if request.method == "POST" and form.is_valid():
@@ -66,7 +67,7 @@ def capability_detail(request: HttpRequest, slug: str, code: str) -> HttpRespons
     published = list(published_scopes_for_partner(partner=access.partner))
     form = CapabilityForm(request.POST or None, scopes=published, initial=CapabilityForm.initial_from(capability))
     if request.method == "POST":
-        access.require_manage()
+        access.require(BankAction.MANAGE_CATALOG)
         if form.is_valid():
             try:
                 services.capability_update(capability=capability, actor=access.user, **form.service_values())

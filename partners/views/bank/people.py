@@ -12,6 +12,7 @@ from portal.errors import ApplicationError, show_on_form
 
 from ... import services
 from ...forms import InvitationForm
+from ...policy import BankAction
 from ...selectors import (
     invitation_for_partner,
     invitations_pending_for_partner,
@@ -28,7 +29,7 @@ def members(request: HttpRequest, slug: str) -> HttpResponse:
     access = bank_access(request, slug)
     form = InvitationForm(request.POST or None)
     if request.method == "POST":
-        access.require_manager()
+        access.require(BankAction.MANAGE_MEMBERS)
         if form.is_valid():
             try:
                 invitation, _token = services.invitation_create(
@@ -62,7 +63,7 @@ def member_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     membership = membership_for_partner(partner=access.partner, pk=pk)
     if membership is None:
         raise Http404("No such member.")
-    access.require_manager()
+    access.require(BankAction.MANAGE_MEMBERS)
     try:
         services.partner_member_remove(membership=membership, actor=access.user)
     except ApplicationError as error:
@@ -83,7 +84,7 @@ def invitation_revoke(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     invitation = invitation_for_partner(partner=access.partner, pk=pk)
     if invitation is None:
         raise Http404("No such invitation.")
-    access.require_manager()
+    access.require(BankAction.MANAGE_MEMBERS)
     try:
         services.invitation_revoke(invitation=invitation, actor=access.user)
     except ApplicationError as error:

@@ -13,6 +13,7 @@ from portal.requests import client_ip, user_agent
 
 from ... import services
 from ...forms import TermsAcceptanceForm
+from ...policy import BankAction
 from ...selectors import managers_of_partner, partner_terms_status, usage_terms_version
 from ...terms_text import render_terms, terms_diff
 from .access import bank_access, member_required
@@ -31,7 +32,7 @@ def terms(request: HttpRequest, slug: str) -> HttpResponse:
         partner_name=access.partner.legal_name,
     )
     if request.method == "POST":
-        access.require_manager()
+        access.require(BankAction.ACCEPT_TERMS)
         if form.is_valid():
             accepted_terms = usage_terms_version(version=form.cleaned_data["version"])
             try:

@@ -14,6 +14,7 @@ from portal.errors import ApplicationError
 from ... import services
 from ...forms import WebhookEndpointForm, WebhookSwitchForm
 from ...models import WebhookEndpoint
+from ...policy import BankAction
 from ...selectors import webhook_endpoint_for_partner, webhook_endpoints_for_partner
 from .access import BankAccess, already_sent, bank_access, member_required, secret_form_page, secret_once
 
@@ -46,6 +47,7 @@ def webhooks(request: HttpRequest, slug: str) -> HttpResponse:
         access,
         WebhookEndpointForm(request.POST or None),
         section="webhooks",
+        action=BankAction.MANAGE_WEBHOOKS,
         make_secret=create,
         listing=lambda: {"endpoints": list(webhook_endpoints_for_partner(partner=access.partner))},
     )
@@ -57,7 +59,7 @@ def webhook_switch(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """Switch a webhook endpoint on or off."""
     access = bank_access(request, slug)
     endpoint = _endpoint(access, pk)
-    access.require_manage()
+    access.require(BankAction.MANAGE_WEBHOOKS)
     form = WebhookSwitchForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose whether to switch the endpoint on or off.")
@@ -79,7 +81,7 @@ def webhook_rotate_secret(request: HttpRequest, slug: str, pk: int) -> HttpRespo
     """Give an endpoint a new signing secret and show it once; the old one also signs for 24 hours."""
     access = bank_access(request, slug)
     endpoint = _endpoint(access, pk)
-    access.require_manage()
+    access.require(BankAction.MANAGE_WEBHOOKS)
     if (resent := already_sent(request, slug, "partners:webhooks")) is not None:
         return resent
     endpoint, secret = services.webhook_endpoint_rotate_secret(endpoint=endpoint, actor=access.user)
@@ -92,7 +94,7 @@ def webhook_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """Delete a webhook endpoint: nothing more is sent to it."""
     access = bank_access(request, slug)
     endpoint = _endpoint(access, pk)
-    access.require_manage()
+    access.require(BankAction.MANAGE_WEBHOOKS)
     url = endpoint.url
     services.webhook_endpoint_delete(endpoint=endpoint, actor=access.user)
     messages.success(request, f"The endpoint {url} is deleted. Nothing more is sent to it.")
