@@ -21,6 +21,7 @@ class BankAction(models.TextChoices):
     VIEW = "view", "see the bank's pages"
     MANAGE_CATALOG = "manage_catalog", "change the bank's scopes and chatbot capabilities"
     MANAGE_KEYS = "manage_keys", "create, rotate or revoke the bank's API keys"
+    REVOKE_KEY = "revoke_key", "revoke the bank's API keys"
     MANAGE_WEBHOOKS = "manage_webhooks", "change the bank's webhook endpoints"
     REPLAY = "replay", "send the bank's dead letters and webhooks again"
     MANAGE_MEMBERS = "manage_members", "invite or remove the bank's people"
@@ -34,6 +35,7 @@ ACTION_PERMISSION: dict[BankAction, str] = {
     BankAction.VIEW: "view_partner",
     BankAction.MANAGE_CATALOG: "manage_partner",
     BankAction.MANAGE_KEYS: "manage_partner",
+    BankAction.REVOKE_KEY: "manage_partner",
     BankAction.MANAGE_WEBHOOKS: "manage_partner",
     BankAction.REPLAY: "manage_partner",
     BankAction.MANAGE_MEMBERS: "manage_members",
@@ -53,8 +55,9 @@ API_KEY_ACTIONS = frozenset(
     }
 )
 
-# Platform staff replay any bank's dead letters from their delivery queues page; nothing else.
-STAFF_ACTIONS = frozenset({BankAction.REPLAY})
+# Platform staff replay any bank's dead letters from their delivery queues page, and revoke a key
+# that leaked (an admin action); nothing else.
+STAFF_ACTIONS = frozenset({BankAction.REPLAY, BankAction.REVOKE_KEY})
 
 
 def actions_of_role(role: str) -> frozenset[BankAction]:

@@ -75,7 +75,7 @@ def partner_api_key_create(
 
 def partner_api_key_revoke(*, key: PartnerApiKey, actor: Any = None) -> PartnerApiKey:
     """Revoke an API key at once; requests with it fail from this commit on."""
-    require_member_may(actor, key.partner, BankAction.MANAGE_KEYS)
+    require_member_may(actor, key.partner, BankAction.REVOKE_KEY)
     with transaction.atomic():
         key = PartnerApiKey.objects.select_for_update(of=("self",)).select_related("partner").get(pk=key.pk)
         if key.revoked_at is None:

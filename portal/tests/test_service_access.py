@@ -152,8 +152,9 @@ SERVICES: dict[str, Case] = {
         WRITERS,
         lambda b, _, actor: S.partner_api_key_create(partner=b.partner, name="k", environment="live", actor=actor),
     ),
+    # Platform staff revoke a leaked key (the admin's action); they create or rotate none.
     "partner_api_key_revoke": Case(
-        WRITERS, lambda b, _, actor: S.partner_api_key_revoke(key=b.actors[OWN_KEY], actor=actor)
+        WRITERS | {STAFF}, lambda b, _, actor: S.partner_api_key_revoke(key=b.actors[OWN_KEY], actor=actor)
     ),
     "partner_api_key_rotate": Case(
         WRITERS, lambda b, _, actor: S.partner_api_key_rotate(key=b.actors[OWN_KEY], actor=actor)
@@ -289,6 +290,7 @@ def test_a_bank_manager_cannot_replay_another_banks_letters_among_their_own(bank
                 BankAction.VIEW,
                 BankAction.MANAGE_CATALOG,
                 BankAction.MANAGE_KEYS,
+                BankAction.REVOKE_KEY,
                 BankAction.MANAGE_WEBHOOKS,
                 BankAction.REPLAY,
             },
