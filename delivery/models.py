@@ -65,8 +65,11 @@ class PartnerEvent(models.Model):
     supersedes_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.ACCEPTED)
     # The environment of the API key that posted it ("" when the platform did): its sends stay in that
-    # key's world (`consent.rules`).
-    environment = models.CharField(max_length=8, choices=PartnerApiKey.Environment.choices, blank=True, default="")
+    # key's world (`consent.rules`). A database default too, so processes still running the code from
+    # before this column existed keep inserting events while a deploy rolls out.
+    environment = models.CharField(
+        max_length=8, choices=PartnerApiKey.Environment.choices, blank=True, default="", db_default=""
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = PartnerEventQuerySet.as_manager()

@@ -13,7 +13,11 @@ class Migration(migrations.Migration):
             model_name="partnerevent",
             name="environment",
             field=models.CharField(
-                blank=True, choices=[("sandbox", "Sandbox"), ("live", "Live")], default="", max_length=8
+                blank=True,
+                choices=[("sandbox", "Sandbox"), ("live", "Live")],
+                db_default="",
+                default="",
+                max_length=8,
             ),
         ),
     ]
