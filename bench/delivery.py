@@ -15,9 +15,11 @@ emptied, and analyzed after a warm-up.
 from __future__ import annotations
 
 import argparse
+import atexit
 import base64
 import multiprocessing
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -32,6 +34,18 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+
+def _stop_worker(worker: subprocess.Popen[bytes]) -> None:
+    """Stop the benchmark's worker and its pool processes (its own process group); safe to call twice."""
+    if worker.poll() is not None:
+        return
+    worker.terminate()
+    try:
+        worker.wait(20)
+    except subprocess.TimeoutExpired:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(5)
 
 
 def _free_port() -> int:
@@ -228,6 +242,9 @@ def main() -> int:
         ],
         cwd=ROOT, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
+    # However the run ends (a refused warm-up included), the worker and its pool go with it: a stray
+    # worker on the same broker would take the next run's tasks.
+    atexit.register(_stop_worker, worker)
     time.sleep(4)
     rss = RssWatch(worker.pid)
     rss.start()
@@ -351,11 +368,7 @@ def main() -> int:
     finally:
         pool.shutdown(cancel_futures=True)
         rss.running = False
-        worker.terminate()
-        try:
-            worker.wait(20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        _stop_worker(worker)
         gateway.stop()
 
     baseline_rate = args.messages / results["baseline_seconds"]
