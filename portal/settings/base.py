@@ -278,3 +278,10 @@ LOGGING = {
 CSRF_FAILURE_VIEW = "portal.views.csrf_failure"
 PORTAL_SITE_URL = env.str("PORTAL_SITE_URL", default="http://127.0.0.1:8000")
 PORTAL_WEBHOOKS_ALLOW_PRIVATE = env.bool("PORTAL_WEBHOOKS_ALLOW_PRIVATE", default=False)
+
+# --- Request hardening (issue 10: client address, bounded input, headers) ----------------------
+
+# How many reverse proxies stand in front of the web process. Each appends the address it saw to
+# X-Forwarded-For, so the client's address is the N-th entry from the right; anything left of it was
+# written by the client. 0 (the default) means nobody is in front: REMOTE_ADDR is the client.
+PORTAL_TRUSTED_PROXIES = env.int("PORTAL_TRUSTED_PROXIES", default=0)
