@@ -183,6 +183,20 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# --- Request hardening (issue 10: client address, bounded input, headers) ----------------------
+
+# How many reverse proxies stand in front of the web process. Each appends the address it saw to
+# X-Forwarded-For, so the client's address is the N-th entry from the right; anything left of it was
+# written by the client. 0 (the default) means nobody is in front: REMOTE_ADDR is the client.
+PORTAL_TRUSTED_PROXIES = env.int("PORTAL_TRUSTED_PROXIES", default=0)
+# JSON bodies: 1 MB for one call, 5 MB for an event batch (500 events of at most 8 KB each). Larger
+# bodies are answered 413 before being parsed; the parser also refuses nesting no request needs.
+PORTAL_API_MAX_BODY_BYTES = env.int("PORTAL_API_MAX_BODY_BYTES", default=1024 * 1024)
+PORTAL_API_MAX_BATCH_BODY_BYTES = env.int("PORTAL_API_MAX_BATCH_BODY_BYTES", default=5 * 1024 * 1024)
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["portal.api.parsers.BoundedJSONParser"]
+# Forms and anything reading request.body outside the API: Django's own cap, at the API's single-call size.
+DATA_UPLOAD_MAX_MEMORY_SIZE = PORTAL_API_MAX_BODY_BYTES
+
 # --- Celery -----------------------------------------------------------------------------------
 # The filesystem broker is the zero-install default; CELERY_BROKER_URL points at Redis or RabbitMQ.
 
@@ -278,10 +292,3 @@ LOGGING = {
 CSRF_FAILURE_VIEW = "portal.views.csrf_failure"
 PORTAL_SITE_URL = env.str("PORTAL_SITE_URL", default="http://127.0.0.1:8000")
 PORTAL_WEBHOOKS_ALLOW_PRIVATE = env.bool("PORTAL_WEBHOOKS_ALLOW_PRIVATE", default=False)
-
-# --- Request hardening (issue 10: client address, bounded input, headers) ----------------------
-
-# How many reverse proxies stand in front of the web process. Each appends the address it saw to
-# X-Forwarded-For, so the client's address is the N-th entry from the right; anything left of it was
-# written by the client. 0 (the default) means nobody is in front: REMOTE_ADDR is the client.
-PORTAL_TRUSTED_PROXIES = env.int("PORTAL_TRUSTED_PROXIES", default=0)
