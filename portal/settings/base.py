@@ -196,6 +196,24 @@ PORTAL_API_MAX_BATCH_BODY_BYTES = env.int("PORTAL_API_MAX_BATCH_BODY_BYTES", def
 REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["portal.api.parsers.BoundedJSONParser"]
 # Forms and anything reading request.body outside the API: Django's own cap, at the API's single-call size.
 DATA_UPLOAD_MAX_MEMORY_SIZE = PORTAL_API_MAX_BODY_BYTES
+# Content-Security-Policy (django-csp) on every response, admin and API docs included: our own origin
+# only, no inline script or style (each page's script and CSS is a static file), never framed.
+# data: images are Swagger UI's icons. Security headers (HSTS, nosniff, frame denial) are in production.py.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "csp.middleware.CSPMiddleware")
+# Cache-Control: no-store on everything a signed-in person or an API key is shown.
+MIDDLEWARE.append("portal.middleware.AccountDataNoStoreMiddleware")
 
 # --- Celery -----------------------------------------------------------------------------------
 # The filesystem broker is the zero-install default; CELERY_BROKER_URL points at Redis or RabbitMQ.
