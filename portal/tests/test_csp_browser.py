@@ -44,8 +44,11 @@ def test_no_page_reports_a_csp_violation(page: Any, live_server: Any) -> None:
         page.wait_for_load_state("networkidle")
         assert page.evaluate("window.__cspViolations") == [], path
 
+    visit("/", "h1")
+    visit("/accounts/login/", "h1")
     sign_in_as(page, live_server, UserFactory())
     visit("/me/", "h1")
+    visit("/me/inbox/", "h1")
     bank = PartnerFactory(legal_name="Northwind Savings")
     sign_in_as(page, live_server, member_of(bank))
     visit(f"/bank/{bank.slug}/", "h1")
