@@ -15,6 +15,8 @@ from django.utils import timezone
 from django_countries.fields import CountryField
 from guardian.models import UserObjectPermissionBase
 
+from portal.validators import validate_no_bidi_controls
+
 MAX_GRANT_DAYS = 365
 
 scope_code_validator = RegexValidator(
@@ -99,7 +101,7 @@ class Partner(models.Model):
     }
 
     slug = models.SlugField(max_length=60, unique=True)
-    legal_name = models.CharField(max_length=200)
+    legal_name = models.CharField(max_length=200, validators=[validate_no_bidi_controls])
     country = CountryField(blank=True)
     identifier_type = models.CharField(max_length=16, choices=IdentifierType.choices, blank=True)
     identifier = models.CharField(max_length=64, blank=True)
@@ -261,7 +263,7 @@ class DataScopeVersion(models.Model):
     scope = models.ForeignKey(DataScope, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
-    name = models.CharField(max_length=120)
+    name = models.CharField(max_length=120, validators=[validate_no_bidi_controls])
     description = models.TextField(max_length=2000)
     category = models.CharField(max_length=32, choices=DataCategory.choices)
     fields = models.JSONField(default=list)
@@ -326,7 +328,7 @@ class ChatbotCapability(models.Model):
 
     partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="capabilities")
     code = models.CharField(max_length=50, validators=[capability_code_validator])
-    name = models.CharField(max_length=120)
+    name = models.CharField(max_length=120, validators=[validate_no_bidi_controls])
     description = models.TextField(max_length=2000)
     sample_utterances = models.JSONField(default=list, blank=True)
     scopes = models.ManyToManyField(DataScope, related_name="capabilities", blank=True)

@@ -12,6 +12,7 @@ from django.http import HttpRequest
 
 from .models import User
 from .services import user_change_password, user_reset_password
+from .validators import validate_no_bidi_controls
 
 
 class SignUpForm(forms.Form):
@@ -25,7 +26,9 @@ class SignUpForm(forms.Form):
             "invalid": "Enter an email address in the right format, like name@example.com.",
         },
     )
-    full_name = forms.CharField(label="Full name", max_length=150, required=False)
+    full_name = forms.CharField(
+        label="Full name", max_length=150, required=False, validators=[validate_no_bidi_controls]
+    )
     password1 = forms.CharField(
         label="Password",
         strip=False,

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 
 TZ_COOKIE = "tz"
 
@@ -27,3 +28,21 @@ class UserTimezoneMiddleware:
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             timezone.deactivate()
         return self.get_response(request)
+
+
+class AccountDataNoStoreMiddleware:
+    """Keep every answer to a signed-in person or an API key out of caches: it holds account data.
+
+    A shared proxy, or the browser's back button after sign-out, must never show one person's
+    consents, deliveries or keys to the next person at that screen.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if (user is not None and user.is_authenticated) or "HTTP_AUTHORIZATION" in request.META:
+            add_never_cache_headers(response)
+        return response

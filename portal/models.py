@@ -13,6 +13,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.functional import cached_property
 
+from .validators import validate_no_bidi_controls
+
 PLATFORM_STAFF_GROUP = "Platform staff"
 COMPLIANCE_STAFF_GROUP = "Compliance staff"
 
@@ -68,7 +70,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         COMPLIANCE_STAFF = "compliance_staff", "Compliance staff"
 
     email = models.EmailField("email address", unique=True)
-    full_name = models.CharField("full name", max_length=150, blank=True)
+    full_name = models.CharField("full name", max_length=150, blank=True, validators=[validate_no_bidi_controls])
     time_zone = models.CharField("time zone", max_length=64, default="UTC", validators=[validate_timezone])
     is_staff = models.BooleanField(
         "may use the admin site",

@@ -40,6 +40,8 @@ class EventIntakeView(generics.GenericAPIView[PartnerEvent]):
     """Post one event, or up to 500 as `{"events": [...]}`."""
 
     serializer_class = EventSerializer
+    # A batch of 500 events may be 5 MB; every other call is held to 1 MB (portal.api.parsers).
+    max_body_setting = "PORTAL_API_MAX_BATCH_BODY_BYTES"
 
     @extend_schema(
         summary="Post one event, or a batch of up to 500",

@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from portal.api.fields import StrictBooleanField
+from portal.validators import validate_no_bidi_controls
 
 from ..models import (
     MAX_GRANT_DAYS,
@@ -92,7 +93,7 @@ class ScopeSerializer(serializers.Serializer[Any]):
         help_text="Like `balances.read`: lowercase words and underscores, a dot, then read, push or write.",
         error_messages={"invalid": scope_code_validator.message},
     )
-    name = serializers.CharField(max_length=120)
+    name = serializers.CharField(max_length=120, validators=[validate_no_bidi_controls])
     description = serializers.CharField(max_length=2000)
     category = serializers.ChoiceField(choices=DataCategory.choices)
     purposes = serializers.ListField(

@@ -7,6 +7,8 @@ from typing import Any
 
 from django import forms
 
+from portal.validators import validate_no_bidi_controls
+
 from ..models import ChatbotCapability, DataScope, MessageType, capability_code_validator
 from .fields import OpenMultipleChoiceField, code_field, nonblank_lines
 
@@ -17,6 +19,7 @@ class CapabilityForm(forms.Form):
     name = forms.CharField(
         label="Name",
         max_length=120,
+        validators=[validate_no_bidi_controls],
         error_messages={"required": "Give the capability a name, like 'Check my balance'."},
     )
     description = forms.CharField(

@@ -8,6 +8,8 @@ from typing import Any
 
 from django import forms
 
+from portal.validators import validate_no_bidi_controls
+
 from ..models import MAX_GRANT_DAYS, DataCategory, DataScopeVersion, Purpose, scope_code_validator
 from .fields import OpenMultipleChoiceField, code_field, nonblank_lines
 
@@ -29,6 +31,7 @@ class ScopeForm(forms.Form):
     name = forms.CharField(
         label="Name people read",
         max_length=120,
+        validators=[validate_no_bidi_controls],
         help_text="Plain words, like 'Your account balances'.",
         error_messages={"required": "Give the scope a name people will read."},
     )

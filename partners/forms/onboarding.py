@@ -8,6 +8,7 @@ from django import forms
 from django_countries import countries
 
 from portal.forms import SignUpForm
+from portal.validators import validate_no_bidi_controls
 
 from ..models import Partner
 from .fields import email_field
@@ -23,6 +24,7 @@ class PartnerApplicationForm(forms.Form):
     legal_name = forms.CharField(
         label="Bank's legal name",
         max_length=200,
+        validators=[validate_no_bidi_controls],
         help_text="As it is registered with your regulator.",
         error_messages={"required": "Enter the bank's legal name."},
     )
@@ -74,6 +76,7 @@ class InvitationAccountForm(SignUpForm):
     full_name = forms.CharField(
         label="Full name",
         max_length=150,
+        validators=[validate_no_bidi_controls],
         help_text="Your colleagues at the bank see this name.",
         error_messages={"required": "Enter your full name."},
     )

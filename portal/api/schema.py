@@ -37,8 +37,10 @@ COMMON_ERRORS = {
     "429": "Too many requests for this key (`rate_limited`); see `Retry-After`.",
 }
 WRITE_ERRORS = {
-    "400": "The body or a field is not valid (`invalid`, `malformed_json`, ...).",
+    "400": "The body or a field is not valid (`invalid`; `malformed_json` for a body that is not JSON or nests "
+    "deeper than 32 levels; ...).",
     "409": "The request clashes with what exists (`duplicate`, ...).",
+    "413": "The body is larger than this address accepts: 1 MB, or 5 MB for an event batch (`payload_too_large`).",
 }
 OBJECT_ERRORS = {"404": "Nothing of your bank's exists at this address (`not_found`)."}
 LIST_ERRORS = {

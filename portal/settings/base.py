@@ -183,6 +183,38 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# --- Request hardening (issue 10: client address, bounded input, headers) ----------------------
+
+# How many reverse proxies stand in front of the web process. Each appends the address it saw to
+# X-Forwarded-For, so the client's address is the N-th entry from the right; anything left of it was
+# written by the client. 0 (the default) means nobody is in front: REMOTE_ADDR is the client.
+PORTAL_TRUSTED_PROXIES = env.int("PORTAL_TRUSTED_PROXIES", default=0)
+# JSON bodies: 1 MB for one call, 5 MB for an event batch (500 events of at most 8 KB each). Larger
+# bodies are answered 413 before being parsed; the parser also refuses nesting no request needs.
+PORTAL_API_MAX_BODY_BYTES = env.int("PORTAL_API_MAX_BODY_BYTES", default=1024 * 1024)
+PORTAL_API_MAX_BATCH_BODY_BYTES = env.int("PORTAL_API_MAX_BATCH_BODY_BYTES", default=5 * 1024 * 1024)
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["portal.api.parsers.BoundedJSONParser"]
+# Forms and anything reading request.body outside the API: Django's own cap, at the API's single-call size.
+DATA_UPLOAD_MAX_MEMORY_SIZE = PORTAL_API_MAX_BODY_BYTES
+# Content-Security-Policy (django-csp) on every response, admin and API docs included: our own origin
+# only, no inline script or style (each page's script and CSS is a static file), never framed.
+# data: images are Swagger UI's icons. Security headers (HSTS, nosniff, frame denial) are in production.py.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "csp.middleware.CSPMiddleware")
+# Cache-Control: no-store on everything a signed-in person or an API key is shown.
+MIDDLEWARE.append("portal.middleware.AccountDataNoStoreMiddleware")
+
 # --- Celery -----------------------------------------------------------------------------------
 # The filesystem broker is the zero-install default; CELERY_BROKER_URL points at Redis or RabbitMQ.
 
