@@ -12,8 +12,11 @@ import ipaddress
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core import checks
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # Resolves (host, port) to the addresses a connection could reach; raises OSError when it cannot.
@@ -131,3 +134,25 @@ class StaticResolver:
         if names is None:
             raise socket.gaierror(socket.EAI_NONAME, f"{host} is not in the test resolver's table")
         return [ipaddress.ip_address(name) for name in names]
+
+
+@checks.register(checks.Tags.security)
+def gateway_url_check(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Refuse a messenger gateway URL that is not https, or names a non-public address, outside development.
+
+    Names are not resolved here (a check must not need the network); each connection checks them.
+    """
+    url = getattr(settings, "PORTAL_GATEWAY_URL", "")
+    if not url or insecure_outbound_allowed():
+        return []
+    parts = urlsplit(url)
+    hint = "Set PORTAL_GATEWAY_URL to the gateway's https:// address on the public internet."
+    if parts.scheme != "https" or not parts.hostname:
+        return [checks.Error("PORTAL_GATEWAY_URL must be an https:// address.", hint=hint, id="portal.E101")]
+    try:
+        kind = address_kind(ipaddress.ip_address(parts.hostname))
+    except ValueError:
+        return []
+    if kind is not None:
+        return [checks.Error(f"PORTAL_GATEWAY_URL points at a {kind} address.", hint=hint, id="portal.E102")]
+    return []
