@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 
 from partners.models import Partner, WebhookEndpoint
-from partners.tests.factories import PartnerFactory, api_key_for, capability_for
+from partners.tests.factories import PartnerFactory, api_key_for, capability_for, member_of
 from portal import outbound_guard
 from portal.outbound_guard import StaticResolver
 from portal.tests.test_outbound_guard import NON_PUBLIC
@@ -94,3 +95,14 @@ def test_production_refuses_http_and_loopback(client: Client, bank: Partner, set
         {"url": "http://127.0.0.1:9/events", "event_types": ["consent.revoked"]},
     )
     assert status == 201
+
+
+@pytest.mark.parametrize("allowed", [True, False])
+def test_the_webhook_page_says_when_the_development_exception_is_on(settings: Any, allowed: bool) -> None:
+    settings.PORTAL_ALLOW_INSECURE_OUTBOUND = allowed
+    partner = PartnerFactory()
+    client = Client()
+    client.force_login(member_of(partner))
+    page = client.get(reverse("partners:webhooks", kwargs={"slug": partner.slug})).content.decode()
+    assert ('id="insecure-outbound-notice"' in page) is allowed
+    assert ("PORTAL_ALLOW_INSECURE_OUTBOUND" in page) is allowed
