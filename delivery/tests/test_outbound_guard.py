@@ -3,9 +3,13 @@ and reads at most a bounded part of the answer."""
 
 from __future__ import annotations
 
+import shutil
+import ssl
+import subprocess
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -149,3 +153,44 @@ def test_an_oversized_answer_is_cut(receiver: _Receiver, settings: Any) -> None:
     # The platform stopped reading long before the receiver got its 32 MB out.
     assert receiver.big_sent < BIG
     assert settings.PORTAL_OUTBOUND_MAX_RESPONSE_BYTES == 64 * 1024
+
+
+def _certificates(folder: Path) -> tuple[Path, Path, Path]:
+    """Make a test CA and a certificate for hooks.bank.test signed by it; return (ca, cert, key)."""
+    ca, ca_key, cert, key, csr, ext = (
+        folder / n for n in ("ca.pem", "ca.key", "leaf.pem", "leaf.key", "leaf.csr", "ext")
+    )
+    ext.write_text("subjectAltName=DNS:hooks.bank.test\n")
+    for command in (
+        f"req -x509 -newkey rsa:2048 -nodes -keyout {ca_key} -out {ca} -days 1 -subj /CN=Test-CA"
+        " -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign",
+        f"req -newkey rsa:2048 -nodes -keyout {key} -out {csr} -subj /CN=hooks.bank.test",
+        f"x509 -req -in {csr} -CA {ca} -CAkey {ca_key} -CAcreateserial -out {cert} -days 1 -extfile {ext}",
+    ):
+        subprocess.run(["openssl", *command.split()], check=True, capture_output=True, timeout=60)
+    return ca, cert, key
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command to make certificates")
+def test_tls_names_and_verifies_the_host_while_connecting_to_the_checked_address(
+    receiver: _Receiver, monkeypatch: Any, tmp_path: Path
+) -> None:
+    ca, cert, key = _certificates(tmp_path)
+    server_names: list[str | None] = []
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    context.sni_callback = lambda _sock, name, _ctx: server_names.append(name)  # type: ignore[assignment,misc]
+    receiver.socket = context.wrap_socket(receiver.socket, server_side=True)
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca))
+    monkeypatch.setattr(
+        outbound_guard, "resolver", StaticResolver({"hooks.bank.test": ["127.0.0.1"], "other.bank.test": ["127.0.0.1"]})
+    )
+    result = _post(f"https://hooks.bank.test:{receiver.port}/ok")
+    assert result.ok, result.error
+    assert server_names == ["hooks.bank.test"]
+    assert receiver.seen == [("/ok", f"hooks.bank.test:{receiver.port}")]
+    # The same address under a name the certificate does not cover: verification fails, nothing is sent.
+    refused = _post(f"https://other.bank.test:{receiver.port}/ok")
+    assert refused.status_code is None
+    assert "CERTIFICATE_VERIFY_FAILED" in refused.error
+    assert len(receiver.seen) == 1
