@@ -53,6 +53,25 @@ def _empty_cache() -> None:
     cache.clear()
 
 
+# --- No test reaches DNS: outbound URLs are resolved through a table. The `.example` names the suite
+# uses stand for a public address; IP literals stand for themselves; any other name does not resolve.
+# A test of the address rule monkeypatches `portal.outbound_guard.resolver` with its own table.
+
+
+@pytest.fixture(autouse=True)
+def _test_resolver(monkeypatch: pytest.MonkeyPatch) -> None:
+    from portal import outbound_guard
+
+    class SuiteResolver(outbound_guard.StaticResolver):
+        def __call__(self, host: str, port: int) -> list[outbound_guard.IPAddress]:
+            if host.lower().rstrip(".").endswith((".example", ".example.com", ".example.org")):
+                host = "public.example"
+            return super().__call__(host, port)
+
+    table = {"public.example": ["93.184.215.14"], "localhost": ["127.0.0.1", "::1"]}
+    monkeypatch.setattr(outbound_guard, "resolver", SuiteResolver(table))
+
+
 # --- A real Celery worker process on the real broker ------------------------------------------
 
 

@@ -1,14 +1,18 @@
-"""Signed HTTP POSTs to the messenger gateway and to banks' webhook endpoints, over pooled connections."""
+"""Signed HTTP POSTs to the messenger gateway and banks' webhook endpoints: pooled, and only to public addresses."""
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import httpcore
 import httpx
 from django.conf import settings
+
+from portal.outbound_guard import Unresolvable, UnsafeAddress, checked_addresses, insecure_outbound_allowed
 
 from .signing import sign_headers
 
@@ -17,16 +21,85 @@ _client: httpx.Client | None = None
 EXCERPT = 500
 
 
+class GuardedBackend(httpcore.NetworkBackend):
+    """Opens TCP connections only to addresses the outbound rule allows, resolving the name itself.
+
+    httpcore asks for (host, port); this resolves the host once, refuses the connection if any
+    address is not public, and connects to a checked address. TLS still names and verifies the host
+    (httpcore sends the URL's host as SNI and checks the certificate against it), and the Host header
+    is the URL's, so a name whose DNS answer changes between check and connect cannot slip through.
+    """
+
+    def __init__(self) -> None:
+        self._inner = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        try:
+            addresses = checked_addresses(host, port, allow_loopback=insecure_outbound_allowed())
+        except (UnsafeAddress, Unresolvable) as exc:
+            raise httpcore.ConnectError(f"unsafe_url: {exc}") from exc
+        failure: httpcore.ConnectError | httpcore.ConnectTimeout | None = None
+        for address in addresses:
+            try:
+                return self._inner.connect_tcp(
+                    str(address), port, timeout=timeout, local_address=local_address, socket_options=socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+        assert failure is not None  # checked_addresses never returns an empty list
+        raise failure
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None
+    ) -> httpcore.NetworkStream:
+        raise httpcore.ConnectError("unsafe_url: the platform never calls a local socket")
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+class GuardedTransport(httpx.HTTPTransport):
+    """httpx's transport over `GuardedBackend`, verifying certificates as usual."""
+
+    def __init__(self, *, limits: httpx.Limits) -> None:
+        super().__init__(limits=limits)
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=GuardedBackend(),
+        )
+
+
 def _http() -> httpx.Client:
     global _client
     if _client is None:
         _client = httpx.Client(
-            timeout=httpx.Timeout(settings.PORTAL_GATEWAY_TIMEOUT, connect=2.0),
-            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+            transport=GuardedTransport(limits=httpx.Limits(max_connections=20, max_keepalive_connections=10)),
+            timeout=httpx.Timeout(settings.PORTAL_GATEWAY_TIMEOUT, connect=settings.PORTAL_OUTBOUND_CONNECT_TIMEOUT),
             follow_redirects=False,
+            trust_env=False,  # no proxy from the environment: every connection goes through the guard
             headers={"User-Agent": "bank-partnership-portal/1.0"},
         )
     return _client
+
+
+def _read_capped(response: httpx.Response, limit: int) -> bytes:
+    """Return at most `limit` bytes of the answer's body, leaving the rest unread."""
+    kept = bytearray()
+    for chunk in response.iter_bytes():
+        kept += chunk[: limit - len(kept)]
+        if len(kept) >= limit:
+            break
+    return bytes(kept)
 
 
 @dataclass(frozen=True)
@@ -66,7 +139,8 @@ def post_signed(*, url: str, secrets: list[str], msg_id: str, body: Any) -> Post
     headers = {"Content-Type": "application/json", **sign_headers(secrets, msg_id, raw)}
     started = time.monotonic()
     try:
-        response = _http().post(url, content=raw, headers=headers)
+        with _http().stream("POST", url, content=raw, headers=headers) as response:
+            body_bytes = _read_capped(response, settings.PORTAL_OUTBOUND_MAX_RESPONSE_BYTES)
     except httpx.HTTPError as exc:
         elapsed = int((time.monotonic() - started) * 1000)
         return PostResult(None, elapsed, error=f"{type(exc).__name__}: {exc}"[:300])
@@ -74,6 +148,6 @@ def post_signed(*, url: str, secrets: list[str], msg_id: str, body: Any) -> Post
     return PostResult(
         response.status_code,
         elapsed,
-        excerpt=response.text[:EXCERPT],
+        excerpt=body_bytes[: EXCERPT * 4].decode(response.encoding or "utf-8", errors="replace")[:EXCERPT],
         retry_after=response.headers.get("Retry-After"),
     )

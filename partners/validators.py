@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.conf import settings
-
 from portal.errors import ApplicationError
+from portal.outbound_guard import Unresolvable, UnsafeAddress, checked_addresses, insecure_outbound_allowed
 
 from .models import MAX_GRANT_DAYS, DataCategory, DataScopeVersion, MessageType, Purpose, WebhookEvent
 
@@ -151,18 +149,23 @@ def validate_changeable(changes: Iterable[str], *, changeable: Iterable[str]) ->
 
 
 def validate_outbound_url(url: str, *, field: str = "url") -> str:
-    """Return `url` if the platform may call it: https, and no private, loopback or link-local host.
+    """Return `url` if the platform may call it: https, and a host whose every address is public.
 
-    Development and tests allow http and loopback (setting PORTAL_WEBHOOKS_ALLOW_PRIVATE) so that a
-    receiver on 127.0.0.1 can stand in for a bank.
+    The host name is resolved now (and again at each connection, see `portal.outbound_guard`).
+    Development and tests allow http and loopback (setting PORTAL_ALLOW_INSECURE_OUTBOUND) so that a
+    receiver on 127.0.0.1 can stand in for a bank; private addresses are refused everywhere.
     """
-    allow_private = getattr(settings, "PORTAL_WEBHOOKS_ALLOW_PRIVATE", False)
+    allow_insecure = insecure_outbound_allowed()
     parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        port = 0
+    if parts.scheme not in ("https", "http") or not parts.hostname or not port:
         raise ApplicationError(
             "Enter a full web address starting with https://.", code="invalid_url", fields={field: ["Not a valid URL."]}
         )
-    if parts.scheme != "https" and not allow_private:
+    if parts.scheme != "https" and not allow_insecure:
         raise ApplicationError(
             "The address must use https.", code="insecure_url", fields={field: ["Use an https:// address."]}
         )
@@ -172,20 +175,20 @@ def validate_outbound_url(url: str, *, field: str = "url") -> str:
             code="invalid_url",
             fields={field: ["Remove credentials."]},
         )
-    host = parts.hostname.lower()
-    private = host == "localhost" or host.endswith((".localhost", ".local", ".internal"))
     try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    else:
-        private = private or not address.is_global
-    if private and not allow_private:
+        checked_addresses(parts.hostname, port, allow_loopback=allow_insecure)
+    except UnsafeAddress as exc:
         raise ApplicationError(
-            "The address points to a private, loopback or link-local host, which the platform does not call.",
-            code="private_url",
-            fields={field: ["Use a public address."]},
-        )
+            f"{exc}. Use an https address on the public internet that reaches your bank's servers.",
+            code="unsafe_url",
+            fields={field: [f"{exc.host} is a {exc.kind} address. Use a public address."]},
+        ) from exc
+    except Unresolvable as exc:
+        raise ApplicationError(
+            f"{exc.host} could not be found in DNS. Check the address, or add it once its DNS record is live.",
+            code="unsafe_url",
+            fields={field: [f"{exc.host} does not resolve. Check the host name."]},
+        ) from exc
     return url
 
 

@@ -15,7 +15,8 @@ class PortalConfig(AppConfig):
         from django.contrib.auth import signals
         from django.db.models.signals import post_migrate
 
-        from . import lookups, receivers  # noqa: F401 - lookups registers `__any` on every field
+        # lookups registers `__any` on every field; outbound_guard registers the gateway URL check.
+        from . import lookups, outbound_guard, receivers  # noqa: F401
         from .groups import ensure_staff_groups
 
         # Runs after every migrate and after each test flush, so the groups always exist.

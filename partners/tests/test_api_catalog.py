@@ -171,10 +171,10 @@ def test_capability_webhook_url_must_be_a_web_address(api: Api, bank: Partner, u
 
 
 def test_private_webhook_urls_are_refused_outside_development(api: Api, bank: Partner, settings: Any) -> None:
-    settings.PORTAL_WEBHOOKS_ALLOW_PRIVATE = False
+    settings.PORTAL_ALLOW_INSECURE_OUTBOUND = False
     capability_for(bank)
     for url in ("https://127.0.0.1/bot", "https://10.1.2.3/bot", "https://169.254.169.254/", "https://localhost/x"):
-        assert _error(api.patch("capabilities/check_balance/", {"webhook_url": url})) == (400, "private_url"), url
+        assert _error(api.patch("capabilities/check_balance/", {"webhook_url": url})) == (400, "unsafe_url"), url
     assert _error(api.patch("capabilities/check_balance/", {"webhook_url": "http://bank.example/bot"})) == (
         400,
         "insecure_url",

@@ -309,4 +309,12 @@ LOGGING = {
 }
 CSRF_FAILURE_VIEW = "portal.views.csrf_failure"
 PORTAL_SITE_URL = env.str("PORTAL_SITE_URL", default="http://127.0.0.1:8000")
-PORTAL_WEBHOOKS_ALLOW_PRIVATE = env.bool("PORTAL_WEBHOOKS_ALLOW_PRIVATE", default=False)
+
+# --- Outbound calls (webhooks, capability bots, the gateway) ----------------------------------
+# http:// and loopback receivers are allowed only where this is on (local and test settings); private,
+# link-local and other internal addresses never are. Production settings force it off.
+PORTAL_ALLOW_INSECURE_OUTBOUND = env.bool("PORTAL_ALLOW_INSECURE_OUTBOUND", default=False)
+# Seconds to wait for a connection (the read timeout is PORTAL_GATEWAY_TIMEOUT), and the most of an
+# answer the platform reads: the rest is cut, since only a status and a short excerpt are kept.
+PORTAL_OUTBOUND_CONNECT_TIMEOUT = env.float("PORTAL_OUTBOUND_CONNECT_TIMEOUT", default=2.0)
+PORTAL_OUTBOUND_MAX_RESPONSE_BYTES = 64 * 1024

@@ -14,8 +14,11 @@ STORAGES = {
 # WhiteNoise serves straight from the app and project static folders: no collectstatic step.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
-PORTAL_WEBHOOKS_ALLOW_PRIVATE = env.bool("PORTAL_WEBHOOKS_ALLOW_PRIVATE", default=True)
 # The demo messenger gateway (`gateway:` in the Procfile, `manage.py demo_gateway`) on loopback,
 # signed with a secret that is for this demo only; set both in the environment anywhere else.
 PORTAL_GATEWAY_URL = env.str("PORTAL_GATEWAY_URL", default="http://127.0.0.1:8025/messages")
 PORTAL_GATEWAY_SECRET = env.str("PORTAL_GATEWAY_SECRET", default="whsec_bG9jYWwtZGVtby1nYXRld2F5LXNlY3JldC1vbmx5ISE=")
+
+# --- Outbound calls: the development exception (http:// and loopback receivers) ----------------
+# On for `make run`, and shown on the bank's webhook page; PORTAL_ALLOW_INSECURE_OUTBOUND=false turns it off.
+PORTAL_ALLOW_INSECURE_OUTBOUND = env.bool("PORTAL_ALLOW_INSECURE_OUTBOUND", default=True)

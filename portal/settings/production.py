@@ -1,5 +1,7 @@
 """Settings for production: every secret from the environment, HTTPS everywhere."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .base import *  # noqa: F403
 from .base import env
 
@@ -20,3 +22,15 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 
 EMAIL_BACKEND = env.str("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+
+# --- Outbound calls and shared counters -------------------------------------------------------
+# No http:// and no loopback receivers, whatever the environment says.
+PORTAL_ALLOW_INSECURE_OUTBOUND = False
+# API rate limits, lockouts and per-bank concurrency are counted in the cache: it must be shared by
+# every web and worker process, or each process would allow the whole limit on its own.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"].rsplit(".", 1)[-1] in ("LocMemCache", "DummyCache"):
+    raise ImproperlyConfigured(
+        "Set CACHE_URL to a cache every process shares, like redis://127.0.0.1:6379/1: production counts "
+        "API rate limits and sign-in lockouts there, and a per-process cache would multiply every limit."
+    )

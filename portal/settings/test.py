@@ -19,4 +19,7 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 # Tests use their own broker folder (filesystem broker), so a running `make run` is never disturbed.
 CELERY_BROKER_TRANSPORT_OPTIONS = broker_transport_options(CELERY_BROKER_URL, VAR_DIR / "test-broker")
-PORTAL_WEBHOOKS_ALLOW_PRIVATE = True
+
+# --- Outbound calls: the development exception (http:// and loopback receivers) ----------------
+# The suite's receivers listen on 127.0.0.1; tests of the production rule turn this off.
+PORTAL_ALLOW_INSECURE_OUTBOUND = True

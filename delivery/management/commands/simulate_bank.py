@@ -11,8 +11,9 @@ from typing import Any
 
 import httpx
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
+from delivery.backoff import parse_retry_after
 from delivery.payloads import SHIPPING_STATUSES
 from portal.management.commands.seed_demo import DEMO_API_KEY
 
@@ -67,8 +68,39 @@ def realistic_event(consent: dict[str, Any], rng: random.Random) -> dict[str, An
     return {"event_id": f"sim-{uuid.uuid4().hex}", "type": kind, "link": consent["link"], "payload": payloads[kind]}
 
 
+# The longest pause between tries, whatever the portal asks for: the demo keeps going.
+MAX_PAUSE = 300.0
+
+
+class Pause(Exception):
+    """The portal cannot take events now: wait `seconds` (None: back off), say `reason`, then go on."""
+
+    def __init__(self, reason: str, seconds: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason, self.seconds = reason, seconds
+
+
+def _answer(response: httpx.Response) -> dict[str, Any]:
+    """Return the API's JSON answer, or raise Pause for a 429 (honouring Retry-After) or any other refusal."""
+    if response.status_code == 429:
+        wait = parse_retry_after(response.headers.get("Retry-After"))
+        raise Pause("The API's rate limit for this key is reached", wait)
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if response.status_code >= 400 or not isinstance(body, dict):
+        message = body.get("error", {}).get("message", "") if isinstance(body, dict) else response.text[:200]
+        raise Pause(f"The API answered {response.status_code} ({message or 'no details'})")
+    return body
+
+
 class Command(BaseCommand):
-    help = "Post realistic events as the demo bank, through the public API, for the people who consented."
+    help = (
+        "Post realistic events as the demo bank, through the public API, for the people who consented. "
+        "It never stops on errors (so `make run` keeps its other processes): it waits as a 429's "
+        "Retry-After says, or backs off up to five minutes, and tries again."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--url", default=settings.PORTAL_SITE_URL, help="Where the portal serves the API.")
@@ -81,35 +113,37 @@ class Command(BaseCommand):
         base = options["url"].rstrip("/")
         headers = {"Authorization": f"Bearer {options['key']}"}
         rng = random.Random()  # noqa: S311 - demo figures, not secrets
-        sent = 0
+        sent = failures = 0
         with httpx.Client(base_url=base, headers=headers, timeout=10) as client:
             while not options["batches"] or sent < options["batches"]:
                 try:
-                    consents = client.get("/api/v1/consents/", params={"status": "active", "page_size": 500})
-                except httpx.HTTPError:
-                    self.stderr.write(f"The portal at {base} does not answer yet; trying again.")
-                    time.sleep(options["interval"])
+                    sent += self._one_batch(client, size=options["size"], rng=rng)
+                except (Pause, httpx.HTTPError) as exc:
+                    failures += 1
+                    pause = exc if isinstance(exc, Pause) else Pause(f"The portal at {base} does not answer ({exc})")
+                    wait = pause.seconds
+                    if wait is None:  # no Retry-After: back off, doubling from the interval
+                        wait = options["interval"] * 2 ** min(failures - 1, 8)
+                    wait = min(max(wait, 0.0), MAX_PAUSE)
+                    self.stderr.write(f"{pause.reason}; trying again in {wait:.0f} s.")
+                    time.sleep(wait)
                     continue
-                if consents.status_code != 200:
-                    raise CommandError(f"The API refused the bank: {consents.text[:300]}")
-                grants = consents.json()["results"]
-                events = [e for e in (realistic_event(g, rng) for g in grants) if e is not None]
-                if not events:
-                    self.stdout.write(
-                        "Nobody has granted the bank anything yet: link it as a person and grant a scope."
-                    )
-                else:
-                    # A copy per pick: the same person may get two updates, each with its own id.
-                    batch = [
-                        {**rng.choice(events), "event_id": f"sim-{uuid.uuid4().hex}"}
-                        for _ in range(min(options["size"], 500))
-                    ]
-                    answer = client.post("/api/v1/events/", json={"events": batch})
-                    body = answer.json()
-                    codes = sorted({r["error"]["code"] for r in body.get("results", []) if r.get("error")})
-                    self.stdout.write(
-                        f"Posted {len(batch)}: {body.get('accepted', 0)} accepted, {body.get('refused', 0)} refused"
-                        + (f" ({', '.join(codes)})." if codes else ".")
-                    )
-                    sent += 1
+                failures = 0
                 time.sleep(options["interval"])
+
+    def _one_batch(self, client: httpx.Client, *, size: int, rng: random.Random) -> int:
+        """Post one batch of events for the active grants; return 1 when one was posted, else 0."""
+        grants = _answer(client.get("/api/v1/consents/", params={"status": "active", "page_size": 500}))["results"]
+        events = [e for e in (realistic_event(g, rng) for g in grants) if e is not None]
+        if not events:
+            self.stdout.write("Nobody has granted the bank anything yet: link it as a person and grant a scope.")
+            return 0
+        # A copy per pick: the same person may get two updates, each with its own id.
+        batch = [{**rng.choice(events), "event_id": f"sim-{uuid.uuid4().hex}"} for _ in range(min(size, 500))]
+        body = _answer(client.post("/api/v1/events/", json={"events": batch}))
+        codes = sorted({r["error"]["code"] for r in body.get("results", []) if r.get("error")})
+        self.stdout.write(
+            f"Posted {len(batch)}: {body.get('accepted', 0)} accepted, {body.get('refused', 0)} refused"
+            + (f" ({', '.join(codes)})." if codes else ".")
+        )
+        return 1

@@ -10,6 +10,7 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.errors import ApplicationError
+from portal.outbound_guard import insecure_outbound_allowed
 
 from ... import services
 from ...forms import WebhookEndpointForm, WebhookSwitchForm
@@ -49,7 +50,10 @@ def webhooks(request: HttpRequest, slug: str) -> HttpResponse:
         section="webhooks",
         action=BankAction.MANAGE_WEBHOOKS,
         make_secret=create,
-        listing=lambda: {"endpoints": list(webhook_endpoints_for_partner(partner=access.partner))},
+        listing=lambda: {
+            "endpoints": list(webhook_endpoints_for_partner(partner=access.partner)),
+            "insecure_outbound": insecure_outbound_allowed(),
+        },
     )
 
 
