@@ -26,13 +26,17 @@ with override_settings(STATIC_ROOT=sys.argv[1]):
 
 def production_env() -> dict[str, str]:
     """Return the environment of a production process, with a throwaway secret."""
-    # The test suite's own allowance for Playwright (conftest.py) is no production setting.
-    inherited = {name: value for name, value in os.environ.items() if name != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    # The test suite's own allowance for Playwright (conftest.py) and the loopback gateway that delivery's
+    # tests point their workers at (delivery/tests/conftest.py) are no production settings.
+    suite_only = {"DJANGO_ALLOW_ASYNC_UNSAFE", "PORTAL_GATEWAY_URL", "PORTAL_GATEWAY_SECRET"}
+    inherited = {name: value for name, value in os.environ.items() if name not in suite_only}
     return {
         **inherited,
         "DJANGO_SETTINGS_MODULE": "portal.settings.production",
         "DJANGO_SECRET_KEY": "deploy-test-key-" + "x7Qp" * 12,
         "DJANGO_ALLOWED_HOSTS": "portal.example.com",
+        # Production refuses to start without a cache every process shares; nothing here connects to it.
+        "CACHE_URL": os.environ.get("CACHE_URL", "redis://127.0.0.1:6379/1"),
     }
 
 
