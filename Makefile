@@ -62,7 +62,8 @@ checks: dev-deps var
 	DJANGO_SETTINGS_MODULE=portal.settings.test $(PY) manage.py makemigrations --check --dry-run
 	DJANGO_SETTINGS_MODULE=portal.settings.test $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 	DJANGO_SETTINGS_MODULE=portal.settings.production DJANGO_SECRET_KEY=deploy-check-$$(head -c 32 /dev/urandom | base64 | tr -dc 'a-zA-Z0-9') \
-	  DJANGO_ALLOWED_HOSTS=portal.example.com CACHE_URL=redis://127.0.0.1:6379/1 $(PY) manage.py check --deploy --fail-level WARNING
+	  DJANGO_ALLOWED_HOSTS=portal.example.com CACHE_URL=redis://127.0.0.1:6379/1 \
+	  AUDIT_SIGNING_KEY=$$(head -c 32 /dev/urandom | base64) $(PY) manage.py check --deploy --fail-level WARNING
 
 pytest: dev-deps chromium var
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

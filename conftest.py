@@ -53,6 +53,15 @@ def _empty_cache() -> None:
     cache.clear()
 
 
+# --- Each test keeps the audit trail's checkpoint files in a folder of its own: the database is emptied
+# between tests, and checkpoints of an earlier test's chain would (rightly) call this one truncated.
+
+
+@pytest.fixture(autouse=True)
+def _audit_checkpoint_dir(settings: Any, tmp_path: Path) -> None:
+    settings.AUDIT_CHECKPOINT_DIR = tmp_path / "audit-checkpoints"
+
+
 # --- No test reaches DNS: outbound URLs are resolved through a table. The `.example` names the suite
 # uses stand for a public address; IP literals stand for themselves; any other name does not resolve.
 # A test of the address rule monkeypatches `portal.outbound_guard.resolver` with its own table.

@@ -1,4 +1,4 @@
-"""The audit trail: hash-chained, append-only entries, and the head of the chain."""
+"""The audit trail: append-only entries, the hash chain a sequencer links them into, and signed checkpoints."""
 
 from __future__ import annotations
 
@@ -26,12 +26,30 @@ class AuditTrailIsAppendOnly(Exception):
     """Raised when code tries to change or remove an audit entry."""
 
 
-class AuditEntry(models.Model):
-    """One thing that happened, who did it, to what, and the hash that chains it to the last.
+class AppendOnlyModel(models.Model):
+    """A row that is written once: Python refuses to change or delete it (and database triggers too)."""
 
-    `entry_hash` is SHA-256 over the canonical JSON of every other field, including the previous
-    entry's hash, so changing any entry breaks the chain from there on. PostgreSQL and SQLite
-    triggers (see `compliance.triggers`) refuse UPDATE, DELETE and TRUNCATE on the table.
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AuditTrailIsAppendOnly("The audit trail is append-only: its rows cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AuditTrailIsAppendOnly("The audit trail is append-only: its rows cannot be deleted.")
+
+
+class AuditEntry(AppendOnlyModel):
+    """One thing that happened, who did it, to what, and the hash of exactly that.
+
+    An entry is written in the transaction of the change it records, with `content_hash` (SHA-256
+    over its fields) and nothing else: no lock on anything shared. `txid` is the writing transaction's
+    id on PostgreSQL (a database default), which tells the sequencer when every transaction that could
+    still add an entry before it has finished. The sequencer then links the entry into the chain
+    (`AuditChainLink`). PostgreSQL and SQLite triggers (`compliance.triggers`) refuse UPDATE, DELETE
+    and TRUNCATE on every audit table.
     """
 
     class ActorType(models.TextChoices):
@@ -39,7 +57,6 @@ class AuditEntry(models.Model):
         API_KEY = "api_key", "Partner API key"
         SYSTEM = "system", "System"
 
-    sequence = models.BigIntegerField(unique=True, editable=False)
     created_at = models.DateTimeField(editable=False, db_index=True)
     actor_type = models.CharField(max_length=16, choices=ActorType.choices, editable=False)
     actor_id = models.CharField(max_length=64, blank=True, editable=False)
@@ -51,30 +68,20 @@ class AuditEntry(models.Model):
     # Canonical JSON text, stored exactly as hashed (a JSON column may reformat numbers).
     data_json = models.TextField(default="{}", editable=False)
     ip = models.GenericIPAddressField(null=True, blank=True, editable=False)
-    prev_hash = models.CharField(max_length=64, editable=False)
-    entry_hash = models.CharField(max_length=64, unique=True, editable=False)
+    content_hash = models.CharField(max_length=64, editable=False)
+    # PostgreSQL: `pg_current_xact_id()`, set by the database (migration 0003); 0 elsewhere.
+    txid = models.BigIntegerField(db_default=0, editable=False, db_index=True)
 
     objects = AuditEntryQuerySet.as_manager()
 
     class Meta:
-        ordering = ["-sequence"]
+        ordering = ["-id"]
         verbose_name = "audit entry"
         verbose_name_plural = "audit entries"
         indexes = [models.Index(fields=["target_type", "target_id"], name="audit_target_idx")]
-        constraints = [
-            models.CheckConstraint(condition=models.Q(sequence__gte=1), name="audit_sequence_positive"),
-        ]
 
     def __str__(self) -> str:
-        return f"#{self.sequence} {self.action}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise AuditTrailIsAppendOnly("The audit trail is append-only: entries cannot be changed.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise AuditTrailIsAppendOnly("The audit trail is append-only: entries cannot be deleted.")
+        return f"audit entry {self.pk} {self.action}"
 
     @property
     def data(self) -> dict[str, Any]:
@@ -82,21 +89,71 @@ class AuditEntry(models.Model):
         value: dict[str, Any] = json.loads(self.data_json)
         return value
 
+    @property
+    def position(self) -> int | None:
+        """Return the entry's place in the chain, or None while it waits for the sequencer."""
+        try:
+            return self.link.position
+        except AuditChainLink.DoesNotExist:
+            return None
+
+
+class AuditChainLink(AppendOnlyModel):
+    """An entry's place in the chain: its position and the hash that binds it to every entry before it.
+
+    `chain_hash` is SHA-256 over the position, the previous link's `chain_hash` and the entry's
+    `content_hash`; only the sequencer (`compliance.audit.sequencer`) writes links, in order.
+    """
+
+    position = models.BigIntegerField(primary_key=True, editable=False)
+    entry = models.OneToOneField(AuditEntry, on_delete=models.PROTECT, related_name="link", editable=False)
+    chain_hash = models.CharField(max_length=64, editable=False)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [models.CheckConstraint(condition=models.Q(position__gte=1), name="audit_position_positive")]
+
+    def __str__(self) -> str:
+        return f"#{self.position}"
+
 
 class AuditChainHead(models.Model):
-    """The single row that holds the newest sequence and hash.
+    """The single row that holds the chain's newest position and hash, and how far sealing has come.
 
-    Appenders lock it (`SELECT ... FOR UPDATE`) so that concurrent transactions chain one after the
-    other instead of forking the chain.
+    Only the sequencer locks it; appending an entry never touches it. On PostgreSQL every entry of a
+    transaction below `watermark` is sealed already, so the sequencer looks only at newer ones.
     """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
-    sequence = models.BigIntegerField(default=0)
-    entry_hash = models.CharField(max_length=64)
+    size = models.BigIntegerField(default=0)
+    chain_hash = models.CharField(max_length=64)
+    watermark = models.BigIntegerField(default=0)
 
     class Meta:
         verbose_name = "audit chain head"
         constraints = [models.CheckConstraint(condition=models.Q(id=1), name="audit_head_singleton")]
 
     def __str__(self) -> str:
-        return f"head #{self.sequence}"
+        return f"head #{self.size}"
+
+
+class AuditCheckpoint(AppendOnlyModel):
+    """A signed statement of the chain's size and head hash at one moment (Ed25519).
+
+    The same checkpoint is written to `AUDIT_CHECKPOINT_DIR`, outside the database: verification
+    trusts only those files, so truncating the trail, rewinding the head or recomputing hashes after
+    an edit cannot go unnoticed by someone who controls the database alone.
+    """
+
+    size = models.BigIntegerField(editable=False)
+    chain_hash = models.CharField(max_length=64, editable=False)
+    signed_at = models.DateTimeField(editable=False)
+    key_id = models.CharField(max_length=16, editable=False)
+    signature = models.CharField(max_length=128, editable=False)
+
+    class Meta:
+        ordering = ["-size"]
+        get_latest_by = "size"
+
+    def __str__(self) -> str:
+        return f"checkpoint at #{self.size}"

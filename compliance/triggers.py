@@ -1,10 +1,14 @@
-"""SQL that makes the audit table append-only inside the database, per database vendor."""
+"""SQL that makes the audit tables append-only inside the database, per database vendor.
+
+Migrations that install these keep a copy of the statements they ran (0002), since this module moves on.
+"""
 
 from __future__ import annotations
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-TABLE = "compliance_auditentry"
+# Every table of the trail: the entries, their links into the chain, and the signed checkpoints.
+TABLES = ("compliance_auditentry", "compliance_auditchainlink", "compliance_auditcheckpoint")
 
 POSTGRESQL_INSTALL = [
     """
@@ -15,37 +19,54 @@ POSTGRESQL_INSTALL = [
     END;
     $$ LANGUAGE plpgsql;
     """,
-    f"""
-    CREATE TRIGGER compliance_audit_no_update_delete
-    BEFORE UPDATE OR DELETE ON {TABLE}
-    FOR EACH ROW EXECUTE FUNCTION compliance_audit_refuse_change();
-    """,
-    f"""
-    CREATE TRIGGER compliance_audit_no_truncate
-    BEFORE TRUNCATE ON {TABLE}
-    FOR EACH STATEMENT EXECUTE FUNCTION compliance_audit_refuse_change();
-    """,
+    *(
+        statement
+        for table in TABLES
+        for statement in (
+            f"""
+            CREATE TRIGGER {table}_no_update_delete
+            BEFORE UPDATE OR DELETE ON {table}
+            FOR EACH ROW EXECUTE FUNCTION compliance_audit_refuse_change();
+            """,
+            f"""
+            CREATE TRIGGER {table}_no_truncate
+            BEFORE TRUNCATE ON {table}
+            FOR EACH STATEMENT EXECUTE FUNCTION compliance_audit_refuse_change();
+            """,
+        )
+    ),
 ]
 POSTGRESQL_REMOVE = [
-    f"DROP TRIGGER IF EXISTS compliance_audit_no_truncate ON {TABLE};",
-    f"DROP TRIGGER IF EXISTS compliance_audit_no_update_delete ON {TABLE};",
+    *(
+        statement
+        for table in TABLES
+        for statement in (
+            f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table};",
+            f"DROP TRIGGER IF EXISTS {table}_no_update_delete ON {table};",
+        )
+    ),
     "DROP FUNCTION IF EXISTS compliance_audit_refuse_change();",
 ]
 
 # SQLite has no TRUNCATE; `DELETE FROM` without WHERE fires the row trigger like any delete.
 SQLITE_INSTALL = [
-    f"""
-    CREATE TRIGGER IF NOT EXISTS compliance_audit_no_update BEFORE UPDATE ON {TABLE}
-    BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only: UPDATE refused'); END;
-    """,
-    f"""
-    CREATE TRIGGER IF NOT EXISTS compliance_audit_no_delete BEFORE DELETE ON {TABLE}
-    BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only: DELETE refused'); END;
-    """,
+    statement
+    for table in TABLES
+    for statement in (
+        f"""
+        CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table}
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only: UPDATE refused'); END;
+        """,
+        f"""
+        CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table}
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only: DELETE refused'); END;
+        """,
+    )
 ]
 SQLITE_REMOVE = [
-    "DROP TRIGGER IF EXISTS compliance_audit_no_update;",
-    "DROP TRIGGER IF EXISTS compliance_audit_no_delete;",
+    statement
+    for table in TABLES
+    for statement in (f"DROP TRIGGER IF EXISTS {table}_no_update;", f"DROP TRIGGER IF EXISTS {table}_no_delete;")
 ]
 
 

@@ -18,7 +18,7 @@ from portal.errors import ApplicationError, show_on_form
 from portal.models import User
 from portal.roles import role_required
 
-from .audit import audit_verify
+from .audit import audit_seal, audit_verify
 from .forms import ScopeReviewForm
 from .selectors import audit_entries
 
@@ -35,7 +35,8 @@ def home(request: HttpRequest) -> HttpResponse:
 @role_required(User.Role.COMPLIANCE_STAFF)
 @require_POST
 def verify(request: HttpRequest) -> HttpResponse:
-    """Verify the whole hash chain and show the result."""
+    """Seal what is ready, verify the whole hash chain against the signed checkpoints and show the result."""
+    audit_seal()
     report = audit_verify()
     return render(request, "compliance/verify.html", {"report": report})
 

@@ -98,7 +98,7 @@ def _choices(bank: Partner) -> list[GrantChoice]:
 
 
 def _actions() -> list[str]:
-    return list(AuditEntry.objects.order_by("sequence").values_list("action", flat=True))
+    return list(AuditEntry.objects.order_by("id").values_list("action", flat=True))
 
 
 def test_granting_two_scopes_records_each_with_a_receipt_an_audit_entry_and_one_signal(
@@ -147,7 +147,7 @@ def test_a_scope_of_another_bank_in_a_tampered_form_is_refused_audited_and_chang
         consent_grant(user=person, link=link, choices=[GrantChoice(foreign.pk, "account_updates", ("balance_update",))])
     assert refused.value.code == "scope_not_offered"
     assert not ConsentGrant.objects.exists()
-    entry = AuditEntry.objects.order_by("-sequence").first()
+    entry = AuditEntry.objects.order_by("-id").first()
     assert entry is not None
     assert entry.action == "consent.refused"
     assert json.loads(entry.data_json)["code"] == "scope_not_offered"

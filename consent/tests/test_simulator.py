@@ -65,7 +65,7 @@ def _allow(browser: Client, bank: Partner, query: dict[str, str], account: int =
 
 
 def _last_refusal() -> dict[str, Any]:
-    entry = AuditEntry.objects.filter(action="consent.refused").order_by("-sequence").first()
+    entry = AuditEntry.objects.filter(action="consent.refused").order_by("-id").first()
     assert entry is not None
     return json.loads(entry.data_json)
 

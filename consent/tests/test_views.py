@@ -137,7 +137,7 @@ def test_a_tampered_form_with_another_banks_scope_is_refused_and_audited(browser
     assert response.status_code == 403
     assert "does not offer" in response.content.decode()
     assert not ConsentGrant.objects.exists()
-    assert AuditEntry.objects.order_by("-sequence").values_list("action", flat=True)[0] == "consent.refused"
+    assert AuditEntry.objects.order_by("-id").values_list("action", flat=True)[0] == "consent.refused"
 
 
 def test_someone_elses_link_cannot_be_seen_or_granted(link: AccountLink, bank: Partner) -> None:

@@ -56,7 +56,7 @@ APPLICATION = {
 
 def actions_about(obj: Any) -> list[str]:
     """Return the audit actions recorded about `obj`, oldest first."""
-    entries = AuditEntry.objects.for_target(obj._meta.label_lower, str(obj.pk)).order_by("sequence")
+    entries = AuditEntry.objects.for_target(obj._meta.label_lower, str(obj.pk)).order_by("id")
     return list(entries.values_list("action", flat=True))
 
 

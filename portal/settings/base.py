@@ -255,6 +255,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "consent.tasks.send_expiry_reminders",
         "schedule": crontab(hour=9, minute=0),
     },
+    # compliance: link committed entries into the chain; sign a checkpoint of it every minute.
+    "compliance-audit-seal": {"task": "compliance.tasks.audit_seal", "schedule": timedelta(seconds=5)},
+    "compliance-audit-checkpoint": {"task": "compliance.tasks.audit_checkpoint", "schedule": timedelta(minutes=1)},
     # delivery: re-enqueue outbox rows the broker never got, and due retries.
     "delivery-sweep-outbox": {"task": "delivery.tasks.sweep_outbox", "schedule": timedelta(seconds=10)},
 }
@@ -271,6 +274,12 @@ CELERY_TIMEZONE = TIME_ZONE
 PORTAL_HEARTBEAT_MAX_AGE = timedelta(minutes=2)
 # Keys in audit data whose values are never written to the trail.
 PORTAL_AUDIT_REDACT_KEYS = ("password", "secret", "token", "key", "code", "authorization")
+# The audit trail's checkpoints: signed with this Ed25519 key (base64 of a 32-byte seed; make one with
+# `manage.py audit_keygen`), never kept in the database, and written to this folder, which should be
+# storage the database's owner cannot rewrite (a separate volume or an object-store mount).
+AUDIT_SIGNING_KEY = env.str("AUDIT_SIGNING_KEY", default="")
+AUDIT_VERIFY_KEY = env.str("AUDIT_VERIFY_KEY", default="")
+AUDIT_CHECKPOINT_DIR = Path(env.str("AUDIT_CHECKPOINT_DIR", default=str(VAR_DIR / "audit-checkpoints")))
 # Bank simulator pages and demo logins exist only where this is on (development, tests, demo).
 PORTAL_DEMO_FEATURES = env.bool("PORTAL_DEMO_FEATURES", default=False)
 

@@ -22,3 +22,6 @@ PORTAL_GATEWAY_SECRET = env.str("PORTAL_GATEWAY_SECRET", default="whsec_bG9jYWwt
 # --- Outbound calls: the development exception (http:// and loopback receivers) ----------------
 # On for `make run`, and shown on the bank's webhook page; PORTAL_ALLOW_INSECURE_OUTBOUND=false turns it off.
 PORTAL_ALLOW_INSECURE_OUTBOUND = env.bool("PORTAL_ALLOW_INSECURE_OUTBOUND", default=True)
+
+# --- The audit trail's checkpoint key: for this demo only (base64 of a 32-byte seed) --------------
+AUDIT_SIGNING_KEY = env.str("AUDIT_SIGNING_KEY", default="bG9jYWwtZGVtby1hdWRpdC1jaGVja3BvaW50LWtleSE=")

@@ -7,6 +7,8 @@ from .base import env
 
 DEBUG = False
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")  # no default: refuse to start without one
+# Signs the audit trail's checkpoints; no default either (`manage.py audit_keygen` makes one).
+AUDIT_SIGNING_KEY = env.str("AUDIT_SIGNING_KEY")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -23,3 +23,6 @@ CELERY_BROKER_TRANSPORT_OPTIONS = broker_transport_options(CELERY_BROKER_URL, VA
 # --- Outbound calls: the development exception (http:// and loopback receivers) ----------------
 # The suite's receivers listen on 127.0.0.1; tests of the production rule turn this off.
 PORTAL_ALLOW_INSECURE_OUTBOUND = True
+
+# --- The audit trail's checkpoint key, for tests only; each test gets a checkpoint folder of its own.
+AUDIT_SIGNING_KEY = "dGVzdC1zdWl0ZS1hdWRpdC1jaGVja3BvaW50LWtleSE="

@@ -35,6 +35,7 @@ def production_env() -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "portal.settings.production",
         "DJANGO_SECRET_KEY": "deploy-test-key-" + "x7Qp" * 12,
         "DJANGO_ALLOWED_HOSTS": "portal.example.com",
+        "AUDIT_SIGNING_KEY": "ZGVwbG95LXRlc3QtYXVkaXQtc2lnbmluZy1rZXktMzI=",
         # Production refuses to start without a cache every process shares; nothing here connects to it.
         "CACHE_URL": os.environ.get("CACHE_URL", "redis://127.0.0.1:6379/1"),
     }

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from compliance.audit import audit_verify
+from compliance.audit import audit_seal, audit_verify
 from partners.models import Partner, PartnerApiKey
 from portal.models import User
 
@@ -29,6 +29,7 @@ def test_seed_is_idempotent_and_keeps_keys_stable() -> None:
     assert first == second
     assert counts == (User.objects.count(), Partner.objects.count(), PartnerApiKey.objects.count())
     assert set(first["logins"]) == {"user", "manager", "staff", "compliance"}
+    assert audit_seal() > 0
     assert audit_verify().ok
 
 

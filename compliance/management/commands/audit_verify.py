@@ -1,4 +1,4 @@
-"""`manage.py audit_verify`: check the audit trail's hash chain end to end."""
+"""`manage.py audit_verify`: seal what is ready, then check the audit trail's chain against its checkpoints."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from compliance.audit import audit_verify
+from compliance.audit import audit_seal, audit_verify
 
 
 class Command(BaseCommand):
-    help = "Verify the audit trail's hash chain; print OK with the count, or the first broken entry."
+    help = "Verify the audit trail's hash chain and signed checkpoints; print OK with the count, or the first break."
 
     def handle(self, *args: Any, **options: Any) -> None:
         show_bar = sys.stderr.isatty()
@@ -24,10 +24,18 @@ class Command(BaseCommand):
                 if done == total:
                     sys.stderr.write("\n")
 
+        audit_seal()
         report = audit_verify(progress=progress)
-        if report.ok:
-            self.stdout.write(f"OK: {report.checked} entries, the chain is intact.")
-            return
-        raise CommandError(
-            f"BROKEN at entry #{report.broken_sequence}: {report.reason}. {report.checked} entries before it verified."
+        if not report.ok:
+            raise CommandError(
+                f"BROKEN at entry #{report.broken_at}: {report.reason}. {report.checked} entries before it verified."
+            )
+        newest = report.newest_checkpoint
+        proof = (
+            f"the newest signed checkpoint ({newest.signed_at}) covers #{newest.size}"
+            if newest is not None
+            else "no checkpoint signed yet"
         )
+        self.stdout.write(f"OK: {report.checked} entries, the chain is intact; {proof}.")
+        if report.unsealed:
+            self.stdout.write(f"{report.unsealed} newer entries wait for transactions still running.")
