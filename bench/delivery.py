@@ -122,7 +122,9 @@ def _post_events(
                 "type": "balance_update",
                 "link": links[number % len(links)],
                 "payload": {
-                    "account_mask": f"•••• {number}",
+                    # A mask of its own per event (no supersession), never more than four digits.
+                    "account_mask": "".join(chr(65 + int(d)) for d in str(number // 10_000))
+                    + f" •••• {number % 10_000:04d}",
                     "balance": "1234.56",
                     "available": "1200.00",
                     "currency": "GBP",

@@ -74,8 +74,25 @@ Currency = Annotated[
 ]
 
 
+def _masked(value: str) -> str:
+    # A full account number or IBAN must never reach the platform: at most the last four digits show.
+    if sum(character.isdigit() for character in value) > 4:
+        raise PydanticCustomError(
+            "unmasked_account", "Send the account masked, with at most its last 4 digits, like •••• 1234."
+        )
+    return value
+
+
 # Required, trimmed, non-blank texts of a bounded length.
-Mask = Annotated[str, Field(min_length=1, max_length=32, description="The account as the person knows it, masked.")]
+Mask = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=32,
+        description="The account as the person knows it, masked: at most its last 4 digits, like •••• 1234.",
+    ),
+    AfterValidator(_masked),
+]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Carrier = Annotated[str, Field(min_length=1, max_length=100)]
 TrackingNumber = Annotated[str, Field(min_length=1, max_length=64)]

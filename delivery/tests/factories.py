@@ -66,6 +66,15 @@ def consenting(bank: Partner | None = None) -> Consenting:
     return Consenting(bank, user, link, grant, api_key_for(bank))
 
 
+def distinct_mask(number: int) -> str:
+    """Return a mask of its own for each number (letters past 9999), never more than four digits."""
+    letters, rest = "", number // 10_000
+    while rest:
+        rest, letter = divmod(rest - 1, 26)
+        letters = chr(65 + letter) + letters
+    return f"{letters} •••• {number % 10_000:04d}".strip()
+
+
 def balance_event(
     link_id: int, *, event_id: str | None = None, as_of: str | None = None, mask: str | None = None, **extra: Any
 ) -> dict[str, Any]:
@@ -75,7 +84,7 @@ def balance_event(
         "type": "balance_update",
         "link": link_id,
         "payload": {
-            "account_mask": mask or f"•••• {number:06d}",
+            "account_mask": mask or distinct_mask(number),
             "balance": f"{1000 + number}.50",
             "available": f"{900 + number}.00",
             "currency": "GBP",

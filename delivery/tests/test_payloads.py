@@ -58,6 +58,8 @@ def test_the_payload_is_kept_in_canonical_form() -> None:
         (balance(as_of="2026-01-01T10:00:00"), ("payload", "as_of"), "with its offset"),
         (balance(account_mask="  "), ("payload", "account_mask"), "may not be blank"),
         (balance(account_mask="x" * 33), ("payload", "account_mask"), "at most 32 characters"),
+        (balance(account_mask="GB29NWBK60161331926819"), ("payload", "account_mask"), "at most its last 4 digits"),
+        (balance(account_mask="12345678"), ("payload", "account_mask"), "at most its last 4 digits"),
         ({**balance(), "payload": "money"}, ("payload",), "Give a JSON object."),
         (
             {"type": "receipt", "link": 7, "payload": {"merchant": "M", "amount": "1", "currency": "GBP",
