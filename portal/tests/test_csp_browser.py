@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from partners.tests.factories import PartnerFactory, member_of
 from portal.models import User
 from portal.tests.factories import PlatformStaffFactory, UserFactory
+from portal.tests.signing_in import sign_in_verified
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -19,7 +20,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def sign_in_as(page: Any, live_server: Any, user: User) -> None:
     """Give the browser `user`'s session cookie: this test is about headers, not the sign-in form."""
     client = Client()
-    client.force_login(user)
+    sign_in_verified(client, user)
     cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
     page.context.clear_cookies()
     page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}])
