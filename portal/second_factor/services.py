@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 from django_otp.models import Device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -33,11 +34,7 @@ class Enrolment:
 
 
 def _wrong_code(message: str) -> ApplicationError:
-    return ApplicationError(
-        message,
-        code="wrong_code",
-        fields={"code": ["Enter the 6-digit code your app shows now, or an unused recovery code."]},
-    )
+    return ApplicationError(message, code="wrong_code", fields={"code": [message]})
 
 
 def _new_recovery_code() -> str:
@@ -46,9 +43,12 @@ def _new_recovery_code() -> str:
 
 
 def _replace_recovery_codes(user: User) -> list[str]:
-    """Give `user` a new set of recovery codes in place of any earlier set, and return them (inside a transaction)."""
-    RecoveryCodeDevice.objects.filter(user=user).delete()
-    device = RecoveryCodeDevice.objects.create(user=user, name="Recovery codes", confirmed=True)
+    """Give `user` a new set of recovery codes in place of any earlier set, and return them (inside a transaction).
+
+    The device stays, so that a session a recovery code verified stays verified.
+    """
+    device, _ = RecoveryCodeDevice.objects.get_or_create(user=user, defaults={"name": "Recovery codes"})
+    device.codes.all().delete()
     codes = [_new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
     RecoveryCode.objects.bulk_create(RecoveryCode(device=device, digest=device.digest_of(code)) for code in codes)
     return codes
@@ -116,12 +116,9 @@ def second_factor_verify(*, user: User, code: str, ip: str | None = None) -> Dev
             allowed, details = device.verify_is_allowed()
             if not allowed:
                 until = (details or {}).get("locked_until")
-                refusal = ApplicationError(
-                    "You entered too many wrong codes. Wait a minute, then enter the code your app shows now.",
-                    code="too_many_attempts",
-                    fields={"code": [f"Try again after {until:%H:%M:%S}." if until else "Try again in a minute."]},
-                    status=429,
-                )
+                wait = f"until {timezone.localtime(until):%H:%M:%S}" if until else "a minute"
+                message = f"You entered too many wrong codes. Wait {wait}, then enter the code your app shows now."
+                refusal = ApplicationError(message, code="too_many_attempts", fields={"code": [message]}, status=429)
             elif not device.verify_token(compact):
                 refusal = _wrong_code(
                     "The code is not right, or it was used already. Enter the code your app shows now, "

@@ -15,7 +15,7 @@ from django_otp import login as otp_login
 from django_otp.models import Device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from portal.errors import ApplicationError, PermissionDenied, show_on_form
+from portal.errors import ApplicationError, PermissionDenied
 from portal.models import RecoveryCodeDevice, User
 from portal.requests import client_ip
 
@@ -26,6 +26,8 @@ from .services import recovery_codes_regenerate, second_factor_enrol, second_fac
 
 SETUP_KEY_SESSION_KEY = "second_factor_setup_key"  # the key being set up, until a code confirms it
 CODES_SESSION_KEY = "second_factor_recovery_codes"  # new recovery codes, until the page shows them once
+# While a code is due the header offers no links: each would only lead back here (sign-out stays).
+PENDING = {"nav_items": [], "second_factor_pending": True}
 
 
 def _person(request: HttpRequest) -> User:
@@ -77,7 +79,7 @@ def verify(request: HttpRequest) -> HttpResponse:
             device = second_factor_verify(user=user, code=form.cleaned_data["code"], ip=client_ip(request))
         except ApplicationError as error:
             _code_refused(request, user)
-            show_on_form(form, error)
+            form.add_error("code", error.message)
         else:
             _verified(request, device)
             if isinstance(device, RecoveryCodeDevice):
@@ -87,7 +89,8 @@ def verify(request: HttpRequest) -> HttpResponse:
                     "set up a new authenticator app from your security page.",
                 )
             return redirect(_next_url(request))
-    return render(request, "second_factor/verify.html", {"form": form, "next": request.GET.get("next", "")})
+    context = {"form": form, "next": request.GET.get("next", ""), **PENDING}
+    return render(request, "second_factor/verify.html", context)
 
 
 @login_required
@@ -104,7 +107,7 @@ def set_up(request: HttpRequest) -> HttpResponse:
         try:
             enrolment = second_factor_enrol(user=user, key=key, code=form.cleaned_data["code"], ip=client_ip(request))
         except ApplicationError as error:
-            show_on_form(form, error)
+            form.add_error("code", error.message)
         else:
             _verified(request, enrolment.device)
             request.session.pop(SETUP_KEY_SESSION_KEY, None)
@@ -118,6 +121,7 @@ def set_up(request: HttpRequest) -> HttpResponse:
         "required": second_factor_required(user),
         "replacing": TOTPDevice.objects.filter(user=user, confirmed=True).exists(),
         "next": request.GET.get("next", ""),
+        **(PENDING if second_factor_due(user) else {}),
     }
     return render(request, "second_factor/set_up.html", context)
 

@@ -153,6 +153,10 @@ def test_a_recovery_code_signs_in_once_and_says_how_many_are_left(client: Client
     _password_sign_in(client, member)
     response = client.post(VERIFY, {"code": codes[3].upper().replace("-", " ")}, follow=True)
     assert "You used a recovery code; 9 are left" in response.content.decode()
+    # Making new codes keeps that session verified, though the code it used is gone.
+    assert client.post("/accounts/security/recovery-codes/").url.startswith("/accounts/second-factor/recovery-codes/")
+    assert client.get("/bank/").status_code in (200, 302)
+    assert not client.get("/bank/").get("Location", "").startswith(VERIFY)
     other = Client()
     _password_sign_in(other, member)
     assert "The code is not right" in other.post(VERIFY, {"code": codes[3]}).content.decode()
