@@ -59,7 +59,8 @@ def _code_refused(request: HttpRequest, user: User) -> None:
     """Count a refused code like a wrong password, towards the same lockout (per account and per address).
 
     The lockout (django-axes, `portal.lockout`) counts Django's `user_login_failed`; the portal's
-    receiver also puts it on the trail as `auth.login_failed`.
+    receiver also puts it on the trail as `auth.login_failed`. If the lockout counts only through
+    `lockout_record_failure(request, username=user.email)`, that call replaces the signal here.
     """
     user_login_failed.send(sender=__name__, credentials={"username": user.email}, request=request)
 
@@ -75,6 +76,8 @@ def verify(request: HttpRequest) -> HttpResponse:
         return redirect(_next_url(request))
     form = VerifyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        # Merge point for `portal.lockout`: `lockout_check(request, username=user.email)` goes here,
+        # before the code is checked, its `locked_out` error shown with `form.add_error("code", ...)`.
         try:
             device = second_factor_verify(user=user, code=form.cleaned_data["code"], ip=client_ip(request))
         except ApplicationError as error:

@@ -50,6 +50,8 @@ def test_no_page_reports_a_csp_violation(page: Any, live_server: Any) -> None:
     sign_in_as(page, live_server, UserFactory())
     visit("/me/", "h1")
     visit("/me/inbox/", "h1")
+    visit("/accounts/security/", "h1")
+    visit("/accounts/second-factor/set-up/", "img.qr-code")  # the QR code is a data: image, which img-src allows
     bank = PartnerFactory(legal_name="Northwind Savings")
     sign_in_as(page, live_server, member_of(bank))
     visit(f"/bank/{bank.slug}/", "h1")
