@@ -8,11 +8,14 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
 from django.db import models
 from django.http import HttpRequest
+from django_otp.plugins.otp_totp import admin as _totp_admin  # noqa: F401  (registers the admin unregistered below)
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import services
 from .admin_site import ReadOnlyAdminMixin, ReadOnlyModelAdmin, call_for_each
 from .models import User, WorkerHeartbeat
 from .requests import client_ip
+from .second_factor.services import second_factor_reset
 
 
 @admin.register(User)
@@ -29,7 +32,7 @@ class UserAdmin(ReadOnlyAdminMixin, BaseUserAdmin):
         ("Access", {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
-    actions = ["deactivate", "grant_platform_staff", "grant_compliance_staff"]
+    actions = ["deactivate", "reset_second_factor", "grant_platform_staff", "grant_compliance_staff"]
 
     @admin.action(description="Deactivate the selected people", permissions=["platform_staff"])
     def deactivate(self, request: HttpRequest, queryset: models.QuerySet[User]) -> None:
@@ -41,6 +44,20 @@ class UserAdmin(ReadOnlyAdminMixin, BaseUserAdmin):
             queryset,
             lambda user: services.user_deactivate(user=user, actor=request.user, ip=ip),
             done="{count} person(s) deactivated.",
+        )
+
+    @admin.action(
+        description="Reset the second factor of the selected people (lost phone)", permissions=["platform_staff"]
+    )
+    def reset_second_factor(self, request: HttpRequest, queryset: models.QuerySet[User]) -> None:
+        """Remove each person's authenticator app and recovery codes through `second_factor_reset`."""
+        ip = client_ip(request)
+        call_for_each(
+            self,
+            request,
+            queryset,
+            lambda user: second_factor_reset(user=user, actor=request.user, ip=ip),
+            done="{count} person(s) will set up a new authenticator app at their next sign-in.",
         )
 
     @admin.action(description="Make the selected people platform staff", permissions=["superuser"])
@@ -68,6 +85,9 @@ class UserAdmin(ReadOnlyAdminMixin, BaseUserAdmin):
 
 # The staff groups' permissions are declared in `portal/groups.py` and set after every migrate.
 admin.site.unregister(Group)
+# django-otp's own device admin edits devices and shows their keys: staff reset a person's second
+# factor with the action above instead, which is audited.
+admin.site.unregister(TOTPDevice)
 
 
 @admin.register(Group)

@@ -17,10 +17,19 @@ _M = TypeVar("_M", bound=models.Model)
 
 
 class PortalAdminSite(admin.AdminSite):
-    """Django's admin site, whose password page saves through the audited service like the portal's own."""
+    """Django's admin site, open only to sessions verified by a second factor (like django-otp's `OTPAdminSite`).
+
+    Its password page saves through the audited service like the portal's own. Sign-in and the code
+    are the portal's: the second factor's middleware sends an unverified session to the code page first.
+    """
 
     site_header = "Bank partnership portal: platform staff"
     site_title = "Portal admin"
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        """Return True for active staff whose session gave a code of their second factor."""
+        is_verified = getattr(request.user, "is_verified", None)
+        return super().has_permission(request) and callable(is_verified) and bool(is_verified())
 
     # The stubs promise a TemplateResponse; Django's own answer is a redirect once the password is saved.
     def password_change(  # type: ignore[override]

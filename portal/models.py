@@ -1,7 +1,8 @@
-"""People who use the portal, their roles, and the worker heartbeat that /healthz reads."""
+"""People who use the portal, their roles, their recovery codes, and the worker heartbeat that /healthz reads."""
 
 from __future__ import annotations
 
+import hashlib
 import zoneinfo
 from typing import Any, ClassVar
 
@@ -12,6 +13,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django_otp.models import Device, ThrottlingMixin, TimestampMixin
 
 from .validators import validate_no_bidi_controls
 
@@ -56,7 +58,8 @@ class UserManager(BaseUserManager["User"]):
         return self.get(email__iexact=username)
 
 
-class User(AbstractBaseUser, PermissionsMixin):
+# django-otp ships no types, so the stubs cannot follow its devices' reverse managers onto User.
+class User(AbstractBaseUser, PermissionsMixin):  # type: ignore[django-manager-missing]
     """A person: an end user, a member of a partner bank, or platform or compliance staff.
 
     One account can hold several roles (a bank's developer may also bank with another partner);
@@ -137,6 +140,63 @@ class User(AbstractBaseUser, PermissionsMixin):
             if role in self.roles:
                 return role
         return self.Role.END_USER
+
+
+class RecoveryCodeDevice(TimestampMixin, ThrottlingMixin, Device):
+    """A person's recovery codes: the second factor for when their authenticator app is lost.
+
+    A django-otp device, so that a session verified by one is verified like by the app. The codes
+    are kept only as SHA-256 digests (django-otp's own static device keeps them readable; each code
+    carries about 79 random bits, so a fast digest is enough); each code works once. Wrong codes
+    count towards the device's throttle like wrong app codes do.
+    """
+
+    class Meta(Device.Meta):
+        verbose_name = "recovery code set"
+
+    @staticmethod
+    def digest_of(code: str) -> str:
+        """Return the SHA-256 of a code as typed, ignoring case, spaces and hyphens."""
+        normalised = "".join(code.split()).replace("-", "").lower()
+        return hashlib.sha256(normalised.encode()).hexdigest()
+
+    def verify_token(self, token: str) -> bool:
+        """Use up the unused code `token` and return True, or count a failure and return False."""
+        allowed, _ = self.verify_is_allowed()
+        if not allowed:
+            return False
+        used = self.codes.filter(digest=self.digest_of(str(token)), used_at__isnull=True).update(used_at=timezone.now())
+        if not used:
+            self.throttle_increment(commit=True)
+            return False
+        self.throttle_reset(commit=False)
+        self.set_last_used_timestamp(commit=False)
+        self.save()
+        return True
+
+    def get_throttle_factor(self) -> int:
+        from django.conf import settings
+
+        return int(getattr(settings, "OTP_TOTP_THROTTLE_FACTOR", 1))
+
+    def codes_left(self) -> int:
+        """Return how many codes are still unused."""
+        return self.codes.filter(used_at__isnull=True).count()
+
+
+class RecoveryCode(models.Model):
+    """One recovery code, as its digest; `used_at` is set when it verified a session."""
+
+    device = models.ForeignKey(RecoveryCodeDevice, on_delete=models.CASCADE, related_name="codes")
+    digest = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "recovery code"
+        constraints = [models.UniqueConstraint(fields=["device", "digest"], name="portal_recovery_code_unique")]
+
+    def __str__(self) -> str:
+        return f"recovery code {self.pk} of {self.device_id}"
 
 
 class WorkerHeartbeat(models.Model):

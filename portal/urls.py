@@ -20,6 +20,7 @@ urlpatterns = [
     path("accounts/password_change/", views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/reset/<uidb64>/<token>/", views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/", include("portal.second_factor.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("", include("partners.urls")),
     path("", include("delivery.urls")),

@@ -54,6 +54,11 @@ def dead_letter_or_replay(change: Change) -> bool:
 # its permissions (declared in portal/groups.py and set after each migrate), Celery beat's schedules.
 AUDITED: dict[str, Callable[[Change], bool]] = {
     "portal.User": any_change,  # including its groups and permissions (M2M_FIELDS)
+    # The second factor: enrolment, removal, resets and recovery codes; each verification too, since
+    # a code that works (or not) moves the device's last step or its throttle (no exempt fields).
+    "otp_totp.TOTPDevice": any_change,
+    "portal.RecoveryCodeDevice": any_change,
+    "portal.RecoveryCode": any_change,
     "partners.Partner": any_change,
     "partners.PartnerMembership": any_change,
     "partners.PartnerUserObjectPermission": any_change,  # who may act for a bank

@@ -14,6 +14,7 @@ from partners.models import DataScopeVersion
 from partners.services import scope_create, scope_publish, scope_update
 from partners.tests.factories import SCOPE_CONTENT, PartnerFactory, member_of, published_scope
 from portal.tests.factories import ComplianceStaffFactory, PlatformStaffFactory
+from portal.tests.signing_in import sign_in_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +26,7 @@ def text(html: str) -> str:
 
 @pytest.fixture
 def reviewer_client(client: Client) -> Client:
-    client.force_login(ComplianceStaffFactory())
+    sign_in_verified(client, ComplianceStaffFactory())
     return client
 
 
@@ -129,7 +130,7 @@ def test_approving_a_version_that_is_not_pending_says_so(reviewer_client: Client
 def test_platform_staff_and_banks_cannot_review(client: Client) -> None:
     version = pending_change()
     for person in (PlatformStaffFactory(), member_of(version.scope.partner)):
-        client.force_login(person)
+        sign_in_verified(client, person)
         response = client.post("/compliance/scopes/", {"version": version.pk, "decision": "approve", "note": ""})
         assert response.status_code == 403
     version.refresh_from_db()

@@ -7,6 +7,7 @@ from django.test import Client
 
 from compliance.audit import audit_append
 from portal.tests.factories import ComplianceStaffFactory
+from portal.tests.signing_in import sign_in_verified
 
 
 @pytest.mark.django_db
@@ -16,7 +17,7 @@ def test_audit_trail_page_query_count_does_not_grow(
 ) -> None:
     for n in range(entries):
         audit_append(action=f"test.page.{n}", data={"n": n})
-    client.force_login(ComplianceStaffFactory())
+    sign_in_verified(client, ComplianceStaffFactory())
     with django_assert_max_num_queries(8):  # type: ignore[operator]
         response = client.get("/compliance/")
     assert response.status_code == 200
@@ -30,7 +31,7 @@ def test_audit_trail_page_query_count_does_not_grow(
 def test_filter_and_verify(client: Client) -> None:
     audit_append(action="partner.create")
     audit_append(action="auth.login")
-    client.force_login(ComplianceStaffFactory())
+    sign_in_verified(client, ComplianceStaffFactory())
     response = client.get("/compliance/", {"action": "partner."})
     assert b"partner.create" in response.content
     assert b"auth.login</code>" not in response.content

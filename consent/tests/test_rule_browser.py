@@ -17,7 +17,7 @@ from partners.models import Partner
 from partners.services import partner_transition, scope_publish, scope_update
 from partners.tests.factories import PartnerFactory, member_of
 from portal.tests.factories import ComplianceStaffFactory, PlatformStaffFactory
-from portal.tests.test_browser import sign_in
+from portal.tests.signing_in import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

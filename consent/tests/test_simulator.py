@@ -21,6 +21,7 @@ from consent.tests.factories import live_bank
 from partners.models import Partner
 from portal.models import User
 from portal.tests.factories import UserFactory
+from portal.tests.signing_in import sign_in_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +39,7 @@ def person() -> User:
 @pytest.fixture
 def browser(person: User) -> Client:
     client = Client()
-    client.force_login(person)
+    sign_in_verified(client, person)
     return client
 
 
@@ -138,7 +139,7 @@ def test_a_replayed_callback_is_refused_and_audited(browser: Client, bank: Partn
 def test_a_state_from_another_session_is_refused(browser: Client, bank: Partner, person: User) -> None:
     back = _allow(browser, bank, _start(browser, bank))
     other_session = Client()
-    other_session.force_login(person)  # same person, another browser: no session binding
+    sign_in_verified(other_session, person)  # same person, another browser: no session binding
     page = other_session.get(callback_path(), back)
     assert page.status_code == 400
     assert _last_refusal()["code"] == "state_not_yours"
@@ -148,7 +149,7 @@ def test_a_state_from_another_session_is_refused(browser: Client, bank: Partner,
 def test_someone_elses_state_is_refused(browser: Client, bank: Partner) -> None:
     back = _allow(browser, bank, _start(browser, bank))
     attacker = Client()
-    attacker.force_login(UserFactory())
+    sign_in_verified(attacker, UserFactory())
     assert attacker.get(callback_path(), back).status_code == 400
     assert _last_refusal()["code"] == "state_not_yours"
     assert not AccountLink.objects.exists()

@@ -20,6 +20,7 @@ from partners.models import Partner
 from partners.tests.factories import published_scope
 from portal.models import User
 from portal.tests.factories import UserFactory
+from portal.tests.signing_in import sign_in_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +53,7 @@ def link(bank: Partner, person: User) -> AccountLink:
 @pytest.fixture
 def browser(person: User) -> Client:
     client = Client()
-    client.force_login(person)
+    sign_in_verified(client, person)
     return client
 
 
@@ -142,7 +143,7 @@ def test_a_tampered_form_with_another_banks_scope_is_refused_and_audited(browser
 
 def test_someone_elses_link_cannot_be_seen_or_granted(link: AccountLink, bank: Partner) -> None:
     intruder = Client()
-    intruder.force_login(UserFactory())
+    sign_in_verified(intruder, UserFactory())
     assert intruder.get(_screen(link)).status_code == 404
     entries = AuditEntry.objects.count()
     assert intruder.post(_screen(link), _form(bank)).status_code == 404
@@ -165,7 +166,7 @@ def test_someone_elses_link_cannot_be_seen_or_granted(link: AccountLink, bank: P
 def test_someone_elses_grant_or_link_answers_404_like_a_missing_one(link: AccountLink, route: str, kind: str) -> None:
     grant = grant_for(link)
     intruder = Client()
-    intruder.force_login(UserFactory())
+    sign_in_verified(intruder, UserFactory())
     entries = AuditEntry.objects.count()
     kwargs = {"grant_id": grant.pk} if kind == "grant" else {"link_id": link.pk}
     missing = {"grant_id": grant.pk + 1000} if kind == "grant" else {"link_id": link.pk + 1000}
@@ -251,7 +252,7 @@ def test_receipts_read_and_download_with_a_verifiable_hash(browser: Client, link
     assert receipt_verifies(document)
     assert document["receipt"]["grant"]["scope"] == grant.scope.code
     stranger = Client()
-    stranger.force_login(UserFactory())
+    sign_in_verified(stranger, UserFactory())
     assert stranger.get(reverse("consent:receipt", kwargs={"public_id": event.public_id})).status_code == 404
     assert stranger.get(reverse("consent:receipt-download", kwargs={"public_id": event.public_id})).status_code == 404
 

@@ -16,7 +16,7 @@ from consent.services import consent_revoke
 from delivery.demo_gateway import GatewayReceiver
 from delivery.models import Delivery, InboxMessage
 from delivery.tests.factories import balance_event, consenting
-from portal.tests.test_browser import sign_in
+from portal.tests.signing_in import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

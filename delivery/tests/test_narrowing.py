@@ -22,6 +22,7 @@ from partners.models import DataScope
 from partners.services import scope_publish, scope_update, webhook_endpoint_create
 from partners.tests.factories import SCOPE_CONTENT, PartnerFactory, member_of
 from portal.tests.factories import ComplianceStaffFactory
+from portal.tests.signing_in import sign_in_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -157,7 +158,7 @@ def test_widening_keeps_the_grant_and_invites_a_review(c: Consenting, client: An
         audit="consent.scope_changed",
     )
     assert (recorded.outcome, recorded.invites_review) == (Outcome.REVIEW, True)
-    client.force_login(c.user)
+    sign_in_verified(client, c.user)
     page = client.get(reverse("consent:dashboard")).content.decode()
     assert "New wording to review" in page
     assert reverse("consent:grant-renew", kwargs={"grant_id": grant.pk}) in page
@@ -174,7 +175,7 @@ def test_a_first_publish_or_a_wording_change_changes_no_grant(c: Consenting) -> 
 def test_the_bank_sees_what_its_last_publish_changed(c: Consenting, client: Any) -> None:
     _started(c.grant, days_ago=100)
     _publish(c.grant.scope, purposes=["account_updates"], max_duration_days=120)
-    client.force_login(member_of(c.bank))
+    sign_in_verified(client, member_of(c.bank))
     page = client.get(reverse("partners:scope", kwargs={"slug": c.bank.slug, "code": "balances.read"})).content
     html = page.decode()
     assert "What publishing version 2 changed for people" in html
@@ -195,8 +196,8 @@ def test_compliance_lists_catalog_driven_changes_by_bank_in_few_queries(
     other = consenting()  # another bank, whose change must not show when filtering
     _publish(other.grant.scope, fields=[{"name": "balance", "description": "Current balance"}])
     _publish(bank.scopes.get(), purposes=["account_updates"])
-    client.force_login(ComplianceStaffFactory())
-    with django_assert_max_num_queries(7):  # session, user, banks, count, page, and the roles
+    sign_in_verified(client, ComplianceStaffFactory())
+    with django_assert_max_num_queries(8):  # session, user, its second-factor device, banks, count, page, roles
         response = client.get(reverse("compliance:grant-changes"), {"bank": bank.slug})
     html = response.content.decode()
     assert html.count("Ended: purpose no longer offered") == people

@@ -12,6 +12,7 @@ from delivery.models import Delivery, InboxMessage
 from delivery.tests.factories import balance_event, consenting
 from partners.tests.factories import member_of
 from portal.tests.factories import PlatformStaffFactory
+from portal.tests.signing_in import sign_in_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +36,7 @@ def test_the_inbox_shows_one_thread_per_bank_and_only_the_persons_messages(
     c = consenting()
     _delivered(c)
     stranger = consenting()
-    client.force_login(c.user)
+    sign_in_verified(client, c.user)
     with django_assert_max_num_queries(12):
         page = client.get("/me/inbox/")
     assert page.status_code == 200
@@ -56,13 +57,13 @@ def test_a_bank_sees_its_figures_and_staff_replay_dead_letters(
     c = consenting()
     _delivered(c)
     Delivery.objects.filter(status="superseded").update(status="dead", last_error="gave up")
-    client.force_login(member_of(c.bank))
+    sign_in_verified(client, member_of(c.bank))
     with django_assert_max_num_queries(15):
         page = client.get(f"/bank/{c.bank.slug}/deliveries/")
     assert page.status_code == 200
     assert "Success rate" in page.content.decode()
     assert "vendor/chartjs/chart.umd.js" in page.content.decode()
-    client.force_login(PlatformStaffFactory())
+    sign_in_verified(client, PlatformStaffFactory())
     with django_assert_max_num_queries(15):
         staff = client.get("/staff/deliveries/")
     assert "gave up" in staff.content.decode()

@@ -12,6 +12,7 @@ from delivery.demo_gateway import GatewayReceiver
 from delivery.models import Delivery
 from delivery.tests.factories import balance_event, consenting
 from portal.tests.factories import UserFactory
+from portal.tests.signing_in import sign_in_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +33,7 @@ def test_dashboard_says_what_the_bank_sent_with_a_flat_query_count(
 ) -> None:
     c = consenting()
     _deliver(c, count)
-    client.force_login(c.user)
+    sign_in_verified(client, c.user)
     client.get("/me/")  # warm the session and the time-zone cookie path
     with django_assert_max_num_queries(30):
         html = client.get("/me/").content.decode()
@@ -42,7 +43,7 @@ def test_dashboard_says_what_the_bank_sent_with_a_flat_query_count(
 def test_another_persons_deliveries_are_not_counted(client: Client, gateway: GatewayReceiver) -> None:
     c = consenting()
     _deliver(c, 2)
-    client.force_login(UserFactory())
+    sign_in_verified(client, UserFactory())
     assert "sent 2 balance update" not in client.get("/me/").content.decode()
 
 
@@ -65,7 +66,7 @@ def test_expiry_reminder_reaches_the_inbox_as_well_as_email(django_capture_on_co
     assert c.bank.legal_name in message.title
     assert len(mail.outbox) == 1
     client = Client()
-    client.force_login(c.user)
+    sign_in_verified(client, c.user)
     page = client.get("/me/inbox/", follow=True)
     assert page.status_code == 200
     assert "end soon" in page.content.decode()

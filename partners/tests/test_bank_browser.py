@@ -20,7 +20,7 @@ from partners.models import (
 from partners.selectors import partner_api_key_for_raw
 from partners.services import terms_accept, terms_publish
 from partners.tests.factories import PartnerFactory, member_of
-from portal.tests.test_browser import sign_in
+from portal.tests.signing_in import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -42,6 +42,7 @@ from partners.tests.factories import (
     webhook_endpoint_for,
 )
 from portal.models import User
+from portal.tests.signing_in import sign_in_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +59,7 @@ class Bank:
 
     def client(self, user: User) -> Client:
         client = Client()
-        client.force_login(user)
+        sign_in_verified(client, user)
         return client
 
     def url(self, name: str, **kwargs: Any) -> str:

@@ -15,16 +15,9 @@ from partners.models import Partner
 from partners.services import scope_publish, scope_update, terms_publish
 from partners.tests.factories import PartnerFactory, published_scope
 from portal.tests.factories import PASSWORD, ComplianceStaffFactory, PlatformStaffFactory
+from portal.tests.signing_in import code_for_key_text, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page: Any, email: str, password: str = PASSWORD) -> None:
-    """Sign in through the login form, as a person would."""
-    page.goto("/accounts/login/")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def check(page: Any, name: str) -> None:
@@ -74,8 +67,15 @@ def test_a_bank_applies_its_manager_joins_and_staff_move_it_to_the_sandbox(page:
     page.get_by_label("Password again").fill(PASSWORD)
     page.get_by_role("button", name="Create account and join").click()
     partner = Partner.objects.get()
-    expect(page).to_have_url(re.compile(f"/bank/{partner.slug}/$"))
+    # A bank member must have a second factor: the new manager sets up an authenticator app first.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Set up an authenticator app")
     expect(page.get_by_role("status")).to_contain_text("you joined Northwind Savings plc as partnership manager")
+    check(page, "onboarding-second-factor-set-up")
+    page.get_by_label("Code from the app").fill(code_for_key_text(page.locator("#totp-key").inner_text()))
+    page.get_by_role("button", name="Confirm the app").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Save your recovery codes now")
+    page.get_by_role("link", name="I have saved my recovery codes").click()
+    expect(page).to_have_url(re.compile(f"/bank/{partner.slug}/$"))
     screenshot(page, "onboarding-bank-page")
 
     # The link works once: opening it again explains that, without a sign-up form.

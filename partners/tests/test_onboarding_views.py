@@ -18,6 +18,7 @@ from partners.services import invitation_create, partner_apply
 from partners.tests.factories import PartnerFactory, member_of
 from portal.models import User
 from portal.tests.factories import PASSWORD, UserFactory
+from portal.tests.signing_in import sign_in_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -197,7 +198,7 @@ def test_the_placeholder_address_alone_is_not_an_invitation(client: Client) -> N
 def test_the_invited_person_accepts_with_one_button(client: Client) -> None:
     person = UserFactory(email="Dev@Bank.example")
     token = invite()
-    client.force_login(person)
+    sign_in_verified(client, person)
     page = open_link(client, token)
     assert b"Accept and join" in page.content
     response = client.post(ACCEPT, {"invitation": latest_invitation_id()})
@@ -209,7 +210,7 @@ def test_the_invited_person_accepts_with_one_button(client: Client) -> None:
 
 def test_someone_else_may_look_but_not_accept(client: Client) -> None:
     token = invite()
-    client.force_login(UserFactory(email="intruder@example.test"))
+    sign_in_verified(client, UserFactory(email="intruder@example.test"))
     page = open_link(client, token)
     assert page.status_code == 200
     content = page.content.decode()
@@ -226,7 +227,7 @@ def test_someone_else_may_look_but_not_accept(client: Client) -> None:
 
 def test_a_page_left_open_does_not_accept_an_invitation_opened_later(client: Client) -> None:
     person = UserFactory(email="dev@bank.example")
-    client.force_login(person)
+    sign_in_verified(client, person)
     open_link(client, invite(PartnerFactory(legal_name="Contoso Bank")))
     first_id = latest_invitation_id()
     open_link(client, invite(PartnerFactory(legal_name="Fabrikam Bank"), role="compliance"))
@@ -257,7 +258,7 @@ def test_a_spoilt_invitation_gets_a_friendly_page_and_changes_nothing(
         Invitation.objects.update(revoked_at=timezone.now())
     else:
         token = "no-such-token-" + token[:10]
-    client.force_login(person)
+    sign_in_verified(client, person)
     audit_before = AuditEntry.objects.count()
     with caplog.at_level(logging.DEBUG):
         for response in (open_link(client, token), client.post(ACCEPT, {"invitation": latest_invitation_id()})):
@@ -282,7 +283,7 @@ def test_signing_in_from_the_invitation_comes_back_to_it(client: Client) -> None
 def test_the_wrong_person_signs_out_and_the_link_waits_for_the_right_one(client: Client) -> None:
     UserFactory(email="dev@bank.example")
     token = invite()
-    client.force_login(UserFactory(email="intruder@example.test"))
+    sign_in_verified(client, UserFactory(email="intruder@example.test"))
     open_link(client, token)
     response = client.post("/accounts/logout/", {"next": f"/invitations/{token}/"})
     assert response["Location"] == f"/invitations/{token}/"

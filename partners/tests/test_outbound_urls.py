@@ -12,6 +12,7 @@ from partners.models import Partner, WebhookEndpoint
 from partners.tests.factories import PartnerFactory, api_key_for, capability_for, member_of
 from portal import outbound_guard
 from portal.outbound_guard import StaticResolver
+from portal.tests.signing_in import sign_in_verified
 from portal.tests.test_outbound_guard import NON_PUBLIC
 
 pytestmark = pytest.mark.django_db
@@ -102,7 +103,7 @@ def test_the_webhook_page_says_when_the_development_exception_is_on(settings: An
     settings.PORTAL_ALLOW_INSECURE_OUTBOUND = allowed
     partner = PartnerFactory()
     client = Client()
-    client.force_login(member_of(partner))
+    sign_in_verified(client, member_of(partner))
     page = client.get(reverse("partners:webhooks", kwargs={"slug": partner.slug})).content.decode()
     assert ('id="insecure-outbound-notice"' in page) is allowed
     assert ("PORTAL_ALLOW_INSECURE_OUTBOUND" in page) is allowed

@@ -14,13 +14,14 @@ from partners.models import Partner, UsageTerms
 from partners.services import invitation_create, partner_apply, terms_accept, terms_publish
 from partners.tests.factories import PartnerFactory, member_of, webhook_endpoint_for
 from portal.tests.factories import PlatformStaffFactory
+from portal.tests.signing_in import sign_in_verified
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def staff_client(client: Client) -> Client:
-    client.force_login(PlatformStaffFactory(full_name="Sam Staff"))
+    sign_in_verified(client, PlatformStaffFactory(full_name="Sam Staff"))
     return client
 
 
@@ -181,7 +182,7 @@ def test_a_status_no_longer_possible_asks_staff_to_choose_again(staff_client: Cl
 
 def test_a_bank_member_cannot_move_their_own_bank(client: Client) -> None:
     partner = PartnerFactory(status="sandbox")
-    client.force_login(member_of(partner))
+    sign_in_verified(client, member_of(partner))
     response = client.post(f"/staff/banks/{partner.slug}/", {"to_status": "suspended", "note": "Hi"})
     assert response.status_code == 403
     assert Partner.objects.get(pk=partner.pk).status == "sandbox"

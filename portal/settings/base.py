@@ -37,6 +37,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "guardian",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "django_celery_beat",
     "compliance",
     "partners",
@@ -51,6 +53,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # `request.user.is_verified()`: whether this session gave a code of the person's second factor.
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portal.middleware.UserTimezoneMiddleware",
@@ -214,6 +218,16 @@ CONTENT_SECURITY_POLICY = {
 MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "csp.middleware.CSPMiddleware")
 # Cache-Control: no-store on everything a signed-in person or an API key is shown.
 MIDDLEWARE.append("portal.middleware.AccountDataNoStoreMiddleware")
+
+# --- The second factor (issue 10): TOTP through django-otp, and recovery codes ------------------
+# Who must have one is decided in `portal/second_factor/rules.py`; until a signed-in person who has
+# (or must have) one gives a code, every page but the second factor's own sends them there.
+MIDDLEWARE.append("portal.second_factor.middleware.SecondFactorMiddleware")
+# The name authenticator apps show beside the person's email address.
+OTP_TOTP_ISSUER = "Bank partnership portal"
+# After n wrong codes in a row a device refuses codes for 2^(n-1) seconds (django-otp's throttle),
+# on top of the sign-in lockout that wrong codes count towards.
+OTP_TOTP_THROTTLE_FACTOR = env.int("OTP_TOTP_THROTTLE_FACTOR", default=1)
 
 # --- Celery -----------------------------------------------------------------------------------
 # The filesystem broker is the zero-install default; CELERY_BROKER_URL points at Redis or RabbitMQ.

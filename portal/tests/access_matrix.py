@@ -75,6 +75,13 @@ MATRIX: dict[str, Rule] = {
     "password_reset_confirm": Rule(EVERYONE, kwargs=lambda world: {"uidb64": "MQ", "token": "set-password"}),
     "password_reset_complete": Rule(EVERYONE),
     "healthz": Rule(EVERYONE),
+    # The second factor: everyone signed in reaches their own; only end users may turn theirs off.
+    "second_factor:verify": Rule(SIGNED_IN),
+    "second_factor:set-up": Rule(SIGNED_IN),
+    "second_factor:recovery-codes": Rule(SIGNED_IN),
+    "second_factor:security": Rule(SIGNED_IN),
+    "second_factor:regenerate": Rule(SIGNED_IN, method="post"),
+    "second_factor:remove": Rule(frozenset({USER_A, USER_B}), method="post"),
     "consent:dashboard": Rule(SIGNED_IN),
     # --- partners: bank pages -----------------------------------------------------------------
     "partners:members": Rule(BANK_A_READERS, kwargs=lambda world: {"slug": world.bank_a.slug}),

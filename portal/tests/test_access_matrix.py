@@ -52,6 +52,7 @@ from portal.tests.access_matrix import (
     unclassified_routes,
 )
 from portal.tests.factories import ComplianceStaffFactory, PlatformStaffFactory, UserFactory
+from portal.tests.signing_in import sign_in_verified
 from portal.urls import urlpatterns as portal_urlpatterns
 
 
@@ -191,7 +192,7 @@ def test_route_access_matches_the_matrix(route: Route, world: World) -> None:
         client = Client(raise_request_exception=False)
         headers: dict[str, str] = {}
         if persona != ANONYMOUS:
-            client.force_login(world.users[persona])
+            sign_in_verified(client, world.users[persona])
         if rule.api and persona in world.keys:
             headers["authorization"] = f"Bearer {world.keys[persona]}"
         response = getattr(client, rule.method)(url, headers=headers)

@@ -12,6 +12,7 @@ from compliance.models import AuditEntry
 from partners.tests.factories import PartnerFactory, member_of
 from portal.models import User
 from portal.tests.factories import PASSWORD, ComplianceStaffFactory, PlatformStaffFactory, UserFactory
+from portal.tests.signing_in import sign_in_verified
 
 
 @pytest.mark.django_db
@@ -88,14 +89,14 @@ def test_password_reset_sends_a_working_link(client: Client) -> None:
     ],
 )
 def test_each_role_lands_on_its_own_home(client: Client, make_user: type[UserFactory], home: str) -> None:
-    client.force_login(make_user())
+    sign_in_verified(client, make_user())
     assert client.get("/home/").url == home
 
 
 @pytest.mark.django_db
 def test_bank_member_lands_on_their_bank(client: Client) -> None:
     bank = PartnerFactory()
-    client.force_login(member_of(bank))
+    sign_in_verified(client, member_of(bank))
     response = client.get("/home/", follow=True)
     assert response.redirect_chain[-1][0] == f"/bank/{bank.slug}/"
     assert bank.legal_name in response.content.decode()
@@ -103,12 +104,12 @@ def test_bank_member_lands_on_their_bank(client: Client) -> None:
 
 @pytest.mark.django_db
 def test_navigation_shows_only_what_the_role_may_use(client: Client) -> None:
-    client.force_login(UserFactory())
+    sign_in_verified(client, UserFactory())
     html = client.get("/me/").content.decode()
     assert "My banks" in html
     assert "Audit trail" not in html
     assert "Admin" not in html
-    client.force_login(ComplianceStaffFactory())
+    sign_in_verified(client, ComplianceStaffFactory())
     html = client.get("/compliance/").content.decode()
     assert "Audit trail" in html
     assert "Bank reviews" not in html
@@ -117,7 +118,7 @@ def test_navigation_shows_only_what_the_role_may_use(client: Client) -> None:
 @pytest.mark.django_db
 def test_password_change_is_audited_without_the_password(client: Client) -> None:
     user = UserFactory()
-    client.force_login(user)
+    sign_in_verified(client, user)
     new_password = "another-long-passphrase-9"
     response = client.post(
         "/accounts/password_change/",
@@ -137,7 +138,7 @@ def test_password_change_is_audited_without_the_password(client: Client) -> None
 @pytest.mark.django_db
 def test_a_refused_password_change_leaves_no_entry(client: Client) -> None:
     user = UserFactory()
-    client.force_login(user)
+    sign_in_verified(client, user)
     response = client.post(
         "/accounts/password_change/", {"old_password": "wrong", "new_password1": "x-long-pass-1", "new_password2": "x"}
     )
@@ -148,7 +149,7 @@ def test_a_refused_password_change_leaves_no_entry(client: Client) -> None:
 @pytest.mark.django_db
 def test_the_admins_password_page_is_audited_too(client: Client) -> None:
     staff = PlatformStaffFactory()
-    client.force_login(staff)
+    sign_in_verified(client, staff)
     new_password = "another-long-passphrase-9"
     response = client.post(
         "/admin/password_change/",
@@ -162,7 +163,7 @@ def test_the_admins_password_page_is_audited_too(client: Client) -> None:
 @pytest.mark.django_db
 def test_the_password_and_its_entry_commit_together(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
     user = UserFactory()
-    client.force_login(user)
+    sign_in_verified(client, user)
 
     def trail_unavailable(**kwargs: object) -> None:
         raise RuntimeError("the audit trail is unavailable")

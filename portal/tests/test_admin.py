@@ -16,6 +16,7 @@ from partners.tests.factories import PartnerFactory, api_key_for, member_of
 from portal.admin_site import PortalAdminSite
 from portal.models import PLATFORM_STAFF_GROUP, User
 from portal.tests.factories import PASSWORD, PlatformStaffFactory, UserFactory
+from portal.tests.signing_in import sign_in_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +31,7 @@ def superuser() -> User:
 
 @pytest.fixture
 def staff_client(client: Client) -> Client:
-    client.force_login(PlatformStaffFactory(full_name="Sam Staff"))
+    sign_in_verified(client, PlatformStaffFactory(full_name="Sam Staff"))
     return client
 
 
@@ -60,7 +61,7 @@ def test_no_admin_lets_even_a_superuser_add_change_or_delete(superuser: User) ->
 
 def test_a_superuser_cannot_post_a_change_an_addition_or_a_deletion(client: Client, superuser: User) -> None:
     person = UserFactory()
-    client.force_login(superuser)
+    sign_in_verified(client, superuser)
     assert client.get(f"/admin/portal/user/{person.pk}/change/").status_code == 200  # reading is fine
     response = client.post(f"/admin/portal/user/{person.pk}/change/", {"email": "x@example.test", "is_staff": "on"})
     assert response.status_code == 403
@@ -86,7 +87,7 @@ def _run_action(client: Client, url: str, action: str, objects: list[Any], **ext
 def test_staff_deactivate_people_through_the_service_and_their_sessions_stop(staff_client: Client) -> None:
     person = UserFactory()
     their_client = Client()
-    their_client.force_login(person)
+    sign_in_verified(their_client, person)
     assert their_client.get("/home/").status_code == 302
     assert their_client.get("/me/").status_code == 200
 
@@ -104,7 +105,7 @@ def test_staff_deactivate_people_through_the_service_and_their_sessions_stop(sta
 
 def test_staff_cannot_deactivate_themselves(client: Client) -> None:
     staff = PlatformStaffFactory()
-    client.force_login(staff)
+    sign_in_verified(client, staff)
     response = _run_action(client, "/admin/portal/user/", "deactivate", [staff])
     assert "You cannot deactivate your own account" in response.content.decode()
     staff.refresh_from_db()
@@ -121,7 +122,7 @@ def test_only_superusers_hand_out_staff_roles(staff_client: Client, client: Clie
     assert User.objects.get(pk=person.pk).primary_role == User.Role.END_USER
 
     root = Client()
-    root.force_login(superuser)
+    sign_in_verified(root, superuser)
     response = _run_action(root, "/admin/portal/user/", "grant_platform_staff", [person])
     assert "1 person(s) are platform staff now." in response.content.decode()
     assert User.objects.get(pk=person.pk).primary_role == User.Role.PLATFORM_STAFF

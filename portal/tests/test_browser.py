@@ -11,16 +11,9 @@ from playwright.sync_api import expect
 from conftest import screenshot, serious_accessibility_violations
 from partners.tests.factories import PartnerFactory, member_of
 from portal.tests.factories import PASSWORD, ComplianceStaffFactory, PlatformStaffFactory, UserFactory
+from portal.tests.signing_in import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page: Any, email: str, password: str = PASSWORD) -> None:
-    """Sign in through the login form, as a person would."""
-    page.goto("/accounts/login/")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from partners.tests.factories import PartnerFactory, member_of
 from portal.models import User
 from portal.tests.factories import PlatformStaffFactory, UserFactory
+from portal.tests.signing_in import sign_in_verified
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -19,7 +20,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def sign_in_as(page: Any, live_server: Any, user: User) -> None:
     """Give the browser `user`'s session cookie: this test is about headers, not the sign-in form."""
     client = Client()
-    client.force_login(user)
+    sign_in_verified(client, user)
     cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
     page.context.clear_cookies()
     page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}])
@@ -49,6 +50,8 @@ def test_no_page_reports_a_csp_violation(page: Any, live_server: Any) -> None:
     sign_in_as(page, live_server, UserFactory())
     visit("/me/", "h1")
     visit("/me/inbox/", "h1")
+    visit("/accounts/security/", "h1")
+    visit("/accounts/second-factor/set-up/", "img.qr-code")  # the QR code is a data: image, which img-src allows
     bank = PartnerFactory(legal_name="Northwind Savings")
     sign_in_as(page, live_server, member_of(bank))
     visit(f"/bank/{bank.slug}/", "h1")

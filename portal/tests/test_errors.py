@@ -8,6 +8,7 @@ from django.test import Client
 from django.urls import path
 
 from portal.tests.factories import UserFactory
+from portal.tests.signing_in import sign_in_verified
 from portal.urls import urlpatterns as portal_urlpatterns
 
 
@@ -40,7 +41,7 @@ def test_unknown_api_address_answers_in_the_error_envelope(client: Client) -> No
 
 @pytest.mark.django_db
 def test_wrong_role_gets_a_friendly_403(client: Client) -> None:
-    client.force_login(UserFactory())
+    sign_in_verified(client, UserFactory())
     response = client.get("/compliance/")
     assert response.status_code == 403
     assert "You cannot open this page" in response.content.decode()

@@ -10,6 +10,7 @@ from django.test import Client, RequestFactory
 
 from partners.tests.factories import PartnerFactory, api_key_for, member_of
 from portal.tests.factories import PlatformStaffFactory, UserFactory
+from portal.tests.signing_in import sign_in_verified
 from portal.views import server_error
 
 pytestmark = pytest.mark.django_db
@@ -61,7 +62,7 @@ def test_no_template_holds_inline_script_or_style() -> None:
 def test_signed_in_pages_are_never_stored(client: Client, who: str) -> None:
     bank = PartnerFactory()
     user = {"end_user": UserFactory, "bank_member": lambda: member_of(bank), "staff": PlatformStaffFactory}[who]()
-    client.force_login(user)
+    sign_in_verified(client, user)
     for path in ("/home/", "/me/", f"/bank/{bank.slug}/", "/admin/"):
         response = client.get(path)
         assert "no-store" in response.get("Cache-Control", ""), (path, response.status_code)

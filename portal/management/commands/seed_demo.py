@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -22,6 +23,8 @@ from partners.services import (
     terms_publish,
 )
 from portal.models import User
+from portal.second_factor import totp
+from portal.second_factor.services import second_factor_enrol_demo
 from portal.services import user_grant_staff_role
 
 DEMO_PASSWORD_SUFFIX = "-demo-2026"
@@ -31,6 +34,8 @@ DEMO_LOGINS: dict[str, dict[str, str]] = {
     "staff": {"email": "staff@demo.example", "full_name": "Sam Staff"},
     "compliance": {"email": "compliance@demo.example", "full_name": "Casey Compliance"},
 }
+# The logins whose role needs a second factor get an authenticator app with a published key.
+DEMO_TOTP_ROLES = ("manager", "staff", "compliance")
 DEMO_BANK_SLUG = "demo-bank"
 DEMO_BANK_NAME = "Demo Bank plc"
 # Fixed so that the demo keys survive re-seeding. The live key reaches the demo bank's customers (the
@@ -114,6 +119,19 @@ def demo_password(role: str) -> str:
     return f"{role}{DEMO_PASSWORD_SUFFIX}"
 
 
+def demo_totp_key(role: str) -> str:
+    """Return the TOTP key (hex) of a demo login: derived from its role, so the same on every machine.
+
+    Demo only: anyone can compute it (the README prints it), exactly like the demo passwords.
+    """
+    return hashlib.sha256(f"bank-partnership-portal-demo-totp:{role}".encode()).hexdigest()[: totp.KEY_BYTES * 2]
+
+
+def demo_totp_secret(role: str) -> str:
+    """Return a demo login's TOTP key in base32, as authenticator apps take it."""
+    return totp.key_text(demo_totp_key(role)).replace(" ", "")
+
+
 class Command(BaseCommand):
     help = "Create the demo world (one login per role, a sandbox bank and its API key); safe to rerun."
 
@@ -142,9 +160,15 @@ class Command(BaseCommand):
                         raw_key=raw_key,
                     )
             self._consent(users["user"], bank)
+            for role in DEMO_TOTP_ROLES:
+                second_factor_enrol_demo(user=users[role], key=demo_totp_key(role), actor=system)
         result: dict[str, Any] = {
             "logins": {
-                role: {"email": details["email"], "password": demo_password(role)}
+                role: {
+                    "email": details["email"],
+                    "password": demo_password(role),
+                    **({"totp_secret": demo_totp_secret(role)} if role in DEMO_TOTP_ROLES else {}),
+                }
                 for role, details in DEMO_LOGINS.items()
             },
             "api_keys": {DEMO_BANK_SLUG: DEMO_API_KEY, f"{DEMO_BANK_SLUG}-sandbox": DEMO_SANDBOX_API_KEY},
@@ -155,6 +179,10 @@ class Command(BaseCommand):
         self.stdout.write("Demo logins (email / password):")
         for role, login in result["logins"].items():
             self.stdout.write(f"  {role:<11} {login['email']:<26} {login['password']}")
+        self.stdout.write("Their second factor (demo only): add the key to an authenticator app, or run")
+        self.stdout.write("`manage.py demo_totp <login>` for the code it shows now:")
+        for role in DEMO_TOTP_ROLES:
+            self.stdout.write(f"  {role:<11} {totp.key_text(demo_totp_key(role))}")
         self.stdout.write(f"Demo bank API key ({DEMO_BANK_SLUG}, live): {DEMO_API_KEY}")
         self.stdout.write(f"Demo bank sandbox key (reaches its test users only): {DEMO_SANDBOX_API_KEY}")
 
