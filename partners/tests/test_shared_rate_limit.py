@@ -71,7 +71,7 @@ def test_two_processes_share_one_limit_through_redis(client: Client, monkeypatch
 @pytest.mark.parametrize("cache_url", [None, "locmemcache://", "dummycache://"])
 def test_production_settings_refuse_to_start_without_a_shared_cache(cache_url: str | None) -> None:
     env = {k: v for k, v in os.environ.items() if k != "CACHE_URL"}
-    env.update(DJANGO_SECRET_KEY="x" * 50, DJANGO_ALLOWED_HOSTS="portal.example.com")
+    env.update(DJANGO_SECRET_KEY="x" * 50, DJANGO_ALLOWED_HOSTS="portal.example.com", AUDIT_SIGNING_KEY="A" * 43 + "=")
     if cache_url:
         env["CACHE_URL"] = cache_url
     started = subprocess.run(

@@ -32,7 +32,7 @@ def _password_sign_in(client: Client, user: User) -> None:
 
 
 def _actions(user: User) -> list[str]:
-    return list(AuditEntry.objects.filter(target_id=str(user.pk)).order_by("sequence").values_list("action", flat=True))
+    return list(AuditEntry.objects.filter(target_id=str(user.pk)).order_by("id").values_list("action", flat=True))
 
 
 def _codes_on(response: Any) -> list[str]:
