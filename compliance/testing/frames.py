@@ -53,10 +53,12 @@ def _classify(filename: str) -> str:
     parts = filename.removeprefix(ROOT).split("/")
     if parts[-1] == "conftest.py" or "tests" in parts:
         return TEST
-    # Models (managers, model methods) are the data layer a test may call directly to set up rows;
-    # migrations run before any test; this package is the check's plumbing. A change counts as the
-    # project's when a caller above them is.
-    if parts[0] not in APPS or parts[-1] == "models.py" or "migrations" in parts or parts[:2] == APP_TESTING:
+    # Models (managers, model methods) are the data layer a test may call directly to set up rows,
+    # whether in `models.py` or a `models/` package; migrations run before any test; this package is
+    # the check's plumbing. A change counts as the project's when a caller above them is.
+    if parts[0] not in APPS or parts[-1] == "models.py" or parts[1:2] == ["models"]:
+        return OTHER
+    if "migrations" in parts or parts[:2] == APP_TESTING:
         return OTHER
     return PROJECT
 

@@ -104,6 +104,18 @@ def test_what_tests_set_up_themselves_is_not_judged() -> None:
     assert tracker.take() == []
 
 
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [
+        ("partners/models/partner.py", frames.OTHER),
+        ("delivery/models.py", frames.OTHER),
+        ("partners/services/lifecycle.py", frames.PROJECT),
+    ],
+)
+def test_models_in_a_package_are_the_data_layer_too(path: str, kind: str) -> None:
+    assert frames._classify(frames.ROOT + path) == kind
+
+
 def test_bookkeeping_fields_are_exempt(as_project_code: None) -> None:
     services.touch_last_login(UserFactory())
     assert tracker.take() == []
