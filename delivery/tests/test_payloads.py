@@ -88,7 +88,21 @@ def test_a_payload_over_the_cap_is_refused_before_it_is_read() -> None:
 money = st.decimals(min_value=-(10**15), max_value=10**15, places=2, allow_nan=False, allow_infinity=False)
 
 
-@given(balance_=money, available=money, mask=st.text(min_size=1, max_size=32).filter(str.strip))
+def _digits(text: str) -> int:
+    return sum(character.isdigit() for character in text)
+
+
+masks = st.text(min_size=1, max_size=32).filter(lambda text: text.strip() and _digits(text) <= 4)
+
+
+@given(mask=st.text(min_size=5, max_size=32).filter(lambda text: _digits(text) > 4))
+def test_a_mask_with_more_than_four_digits_is_always_refused(mask: str) -> None:
+    assert refusal(balance(account_mask=mask))["payload"]["account_mask"] == [
+        "Send the account masked, with at most its last 4 digits, like •••• 1234."
+    ]
+
+
+@given(balance_=money, available=money, mask=masks)
 def test_the_canonical_form_validates_to_itself(balance_: Any, available: Any, mask: str) -> None:
     first = event_validate(balance(balance=str(balance_), available=str(available), account_mask=mask))
     again = event_validate({"type": first.type, "link": first.link_id, "payload": first.payload})
