@@ -9,3 +9,6 @@ class ComplianceConfig(AppConfig):
     name = "compliance"
     verbose_name = "Compliance"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from compliance.audit import privileges  # noqa: F401 - registers the deploy check of the database role
