@@ -3,7 +3,7 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench CELERY_BROKER_URL=redis://127.0.0.1:6379/2 \
         .venv/bin/python bench/audit.py --appends 4000 --entries 200000
 
-1. **appends**: each process runs `--appends` transactions of one `audit_append`, alone and then 4 at
+1. **appends**: each process runs `--appends` transactions of one `audit_append`, alone, then 2 and 4 at
    once; the ratio says whether appenders wait for each other (one global lock made it about 1x).
 2. **verify**: `audit_verify` over `--entries` sealed entries, against a baseline that fetches the same
    columns in the same order and hashes each row once with hashlib, in the same run.
@@ -132,8 +132,10 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     _empty_trail()
     one = _appends_per_second(1, args.appends)
+    two = _appends_per_second(2, args.appends)
     four = _appends_per_second(4, args.appends)
-    print(f"  appends, 1 process    : {one:8.0f}/s")
+    print(f"  appends, 1 process    : {one:8.0f}/s   ({os.cpu_count()} cores here: past them, processes take turns)")
+    print(f"  appends, 2 processes  : {two:8.0f}/s   ratio {two / one:.2f}x")
     print(f"  appends, 4 processes  : {four:8.0f}/s   ratio {four / one:.2f}x (target at least 3x)")
     if args.appends_only:
         return
