@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 
 
@@ -41,6 +42,12 @@ class AppendOnlyModel(models.Model):
         raise AuditTrailIsAppendOnly("The audit trail is append-only: its rows cannot be deleted.")
 
 
+# Conditions of the audit entries' partial indexes (a person signed in acted; a bank or person is named).
+BY_PERSON = models.Q(actor_type="user")
+HAS_PARTNER = models.Q(partner_id__isnull=False)
+HAS_PERSON = models.Q(person_id__isnull=False)
+
+
 class AuditEntry(AppendOnlyModel):
     """One thing that happened, who did it, to what, and the hash of exactly that.
 
@@ -61,7 +68,7 @@ class AuditEntry(AppendOnlyModel):
     actor_type = models.CharField(max_length=16, choices=ActorType.choices, editable=False)
     actor_id = models.CharField(max_length=64, blank=True, editable=False)
     actor_label = models.CharField(max_length=255, blank=True, editable=False)
-    action = models.CharField(max_length=100, db_index=True, editable=False)
+    action = models.CharField(max_length=100, editable=False)
     target_type = models.CharField(max_length=100, blank=True, editable=False)
     target_id = models.CharField(max_length=64, blank=True, editable=False)
     target_label = models.CharField(max_length=255, blank=True, editable=False)
@@ -69,6 +76,11 @@ class AuditEntry(AppendOnlyModel):
     data_json = models.TextField(default="{}", editable=False)
     ip = models.GenericIPAddressField(null=True, blank=True, editable=False)
     content_hash = models.CharField(max_length=64, editable=False)
+    # The bank and the person the entry concerns, read off its target and actor by `audit_append` and
+    # hashed with the rest. Plain ids, not foreign keys: the trail outlives the rows it names and imports
+    # no app. Entries written before these existed have neither.
+    partner_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    person_id = models.BigIntegerField(null=True, blank=True, editable=False)
     # PostgreSQL: `pg_current_xact_id()`, set by the database (migration 0003); 0 elsewhere.
     txid = models.BigIntegerField(db_default=0, editable=False, db_index=True)
 
@@ -78,7 +90,17 @@ class AuditEntry(AppendOnlyModel):
         ordering = ["-id"]
         verbose_name = "audit entry"
         verbose_name_plural = "audit entries"
-        indexes = [models.Index(fields=["target_type", "target_id"], name="audit_target_idx")]
+        # Each shaped for the trail's keyset pages (`compliance.trail`): an equality, then `id` descending.
+        # Entries by people are few beside machine traffic, so their indexes are partial and cheap to keep.
+        indexes = [
+            models.Index(fields=["target_type", "target_id", "id"], name="audit_target_id_idx"),
+            models.Index(fields=["action", "id"], name="audit_action_id_idx"),
+            models.Index(fields=["partner_id", "id"], name="audit_partner_id_idx", condition=HAS_PARTNER),
+            models.Index(fields=["person_id", "id"], name="audit_person_id_idx", condition=HAS_PERSON),
+            models.Index(fields=["id"], name="audit_people_id_idx", condition=BY_PERSON),
+            models.Index(fields=["partner_id", "id"], name="audit_partner_people_idx", condition=BY_PERSON),
+            models.Index(fields=["actor_id", "id"], name="audit_actor_people_idx", condition=BY_PERSON),
+        ]
 
     def __str__(self) -> str:
         return f"audit entry {self.pk} {self.action}"
@@ -88,6 +110,11 @@ class AuditEntry(AppendOnlyModel):
         """Return the entry's (already redacted) data."""
         value: dict[str, Any] = json.loads(self.data_json)
         return value
+
+    @property
+    def by_person(self) -> bool:
+        """Return True when a person signed in did this; False for API keys and the system (machine traffic)."""
+        return self.actor_type == self.ActorType.USER
 
     @property
     def position(self) -> int | None:
@@ -157,3 +184,57 @@ class AuditCheckpoint(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"checkpoint at #{self.size}"
+
+
+class VerificationRun(models.Model):
+    """One verification of the whole chain, run by a Celery job, with its progress and what it found.
+
+    Not part of the trail: its progress changes while it runs. Who started it and what it found are
+    audited (`compliance.trail.verification`).
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting for a worker"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Could not finish"
+
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    checked = models.BigIntegerField(default=0)
+    total = models.BigIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    broken_at = models.BigIntegerField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    unsealed = models.BigIntegerField(default=0)
+    checkpoint_size = models.BigIntegerField(null=True, blank=True)
+    checkpoint_signed_at = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"verification {self.pk} ({self.status})"
+
+    @property
+    def finished(self) -> bool:
+        """Return True once the run has a result (or has failed)."""
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def ok(self) -> bool:
+        """Return True when the run finished and the whole chain verified."""
+        return self.status == self.Status.DONE and self.broken_at is None
+
+    @property
+    def percent(self) -> int:
+        """Return how far the run has come, 0 to 100."""
+        if self.finished:
+            return 100
+        return min(99, self.checked * 100 // self.total) if self.total else 0
+
+    @property
+    def beyond_checkpoint(self) -> int:
+        """Return how many verified entries are newer than the newest checkpoint."""
+        return self.checked - (self.checkpoint_size or 0)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -20,7 +21,8 @@ REDACTED = "[redacted]"
 SECRET_KEYS = frozenset(
     {"password", "secret", "token", "api_key", "authorization", "code_verifier", "raw_key", "cookie"}
 )
-# The fields an entry's hash covers, in this order.
+# The fields an entry's hash covers, in this order: those every entry has, then the bank and person
+# it concerns (`CONCERNS`), which entries written before they existed lack.
 HASHED_FIELDS = (
     "created_at",
     "actor_type",
@@ -32,7 +34,12 @@ HASHED_FIELDS = (
     "target_label",
     "data_json",
     "ip",
+    "partner_id",
+    "person_id",
 )
+CONCERNS = 2
+# The bank model, by label: its entries concern the bank they are (the trail imports no app).
+PARTNER_MODEL = "partners.Partner"
 
 
 @dataclass(frozen=True)
@@ -101,10 +108,37 @@ def content_hash(values: Sequence[Any]) -> str:
 
     The values are written as one JSON array of strings (the time as `timestamp_text`, a missing
     address as ""): unambiguous, and quick enough that verifying costs little more than reading.
+    An entry that concerns no bank and no person leaves those two out, so it hashes exactly as entries
+    written before they existed did (and those still verify); the array's length tells the two apart.
     """
     created_at, *rest = values
-    text = _encode([timestamp_text(created_at), *(value or "" for value in rest)])
+    common, about = rest[:-CONCERNS], rest[-CONCERNS:]
+    items = [timestamp_text(created_at), *(value or "" for value in common)]
+    if about[0] is not None or about[1] is not None:
+        items += ["" if value is None else str(value) for value in about]
+    text = _encode(items)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _an_id(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def concerns(*, target: models.Model | None, actor: Any) -> tuple[int | None, int | None]:
+    """Return the ids of the bank and of the person an entry is about: `(partner_id, person_id)`.
+
+    The one place this is decided. Read off the target: a bank is its own bank, anything with a
+    `partner` belongs to that bank; a person is their own person, anything with a `user` is about
+    that person. With no bank on the target, a bank's API key acting names its bank.
+    """
+    partner = person = None
+    if target is not None:
+        label = target._meta.label
+        partner = target.pk if label == PARTNER_MODEL else getattr(target, "partner_id", None)
+        person = target.pk if label == settings.AUTH_USER_MODEL else getattr(target, "user_id", None)
+    if partner is None and getattr(actor, "is_api_key", False):
+        partner = getattr(actor, "partner_id", None)
+    return _an_id(partner), _an_id(person)
 
 
 def audit_append(
@@ -122,6 +156,7 @@ def audit_append(
     entry into the chain once its transaction has committed.
     """
     who = Actor.of(actor)
+    partner_id, person_id = concerns(target=target, actor=actor)
     fields: dict[str, Any] = {
         # Microseconds survive every backend, so the stored value hashes the same when re-read.
         "created_at": timezone.now().astimezone(dt.UTC),
@@ -134,6 +169,8 @@ def audit_append(
         "target_label": str(target)[:255] if target is not None else "",
         "data_json": canonical_json(redact(dict(data or {}))),
         "ip": ip or None,
+        "partner_id": partner_id,
+        "person_id": person_id,
     }
     entry = AuditEntry(**fields, content_hash=content_hash([fields[name] for name in HASHED_FIELDS]))
     entry.save(force_insert=True)
