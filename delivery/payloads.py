@@ -7,6 +7,7 @@ path, a few microseconds each) and drf-spectacular renders them into the OpenAPI
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -25,8 +26,9 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
 )
-from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import ErrorDetails, PydanticCustomError
+
+from portal.api.fields import text_pattern
 
 from .models import EventType
 
@@ -61,10 +63,34 @@ Moment = Annotated[
         json_schema_extra={"format": "date-time"},
     ),
 ]
-# An amount: up to 16 digits before the point and 2 after, kept as text so nothing is rounded.
+# An amount: up to 16 digits before the point and 2 after, as text (never a JSON number) so nothing is rounded.
+AMOUNT_PATTERN = r"^-?[0-9]{1,16}(\.[0-9]{1,2})?$"
+_AMOUNT = re.compile(AMOUNT_PATTERN)
+
+
+def _amount_text(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise PydanticCustomError("amount_type", 'Give the amount as text, in quotes, like "12.30".')
+    if not _AMOUNT.match(value):
+        whole, _, fraction = value.lstrip("-").partition(".")
+        if whole.isdigit() and fraction.isdigit() and len(whole) <= 16:
+            raise PydanticCustomError("amount_places", "Use at most 2 decimal places.")
+        if whole.isdigit() and len(whole) > 16:
+            raise PydanticCustomError("amount_digits", "Use at most 16 digits before the decimal point.")
+        raise PydanticCustomError("amount_text", 'Give an amount like "12.30".')
+    return value
+
+
 Money = Annotated[
     Decimal,
-    Field(max_digits=18, decimal_places=2, allow_inf_nan=False, description='An amount as text, like "1234.50".'),
+    BeforeValidator(_amount_text),
+    Field(
+        max_digits=18,
+        decimal_places=2,
+        allow_inf_nan=False,
+        description='An amount as text, like "1234.50".',
+        json_schema_extra={"pattern": AMOUNT_PATTERN},
+    ),
     PlainSerializer(lambda value: f"{value:.2f}", return_type=str),
 ]
 Currency = Annotated[
@@ -83,25 +109,27 @@ def _masked(value: str) -> str:
     return value
 
 
-# Required, trimmed, non-blank texts of a bounded length.
+# Required texts of a bounded length, taken as sent: not only spaces, no NUL (portal.api.fields.text_pattern).
+TEXT = text_pattern(blank=False)
 Mask = Annotated[
     str,
     Field(
         min_length=1,
         max_length=32,
+        pattern=TEXT,
         description="The account as the person knows it, masked: at most its last 4 digits, like •••• 1234.",
     ),
     AfterValidator(_masked),
 ]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-Carrier = Annotated[str, Field(min_length=1, max_length=100)]
-TrackingNumber = Annotated[str, Field(min_length=1, max_length=64)]
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=TEXT)]
+Carrier = Annotated[str, Field(min_length=1, max_length=100, pattern=TEXT)]
+TrackingNumber = Annotated[str, Field(min_length=1, max_length=64, pattern=TEXT)]
 
 
 class Contract(BaseModel):
-    """A part of the contract: unknown fields are refused, text is trimmed, values are read-only."""
+    """A part of the contract: unknown fields are refused, text is taken as sent, values are read-only."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class BalanceUpdatePayload(Contract):
@@ -148,17 +176,17 @@ class ShippingUpdatePayload(Contract):
     carrier: Carrier
     tracking_number: TrackingNumber
     status: ShippingStatus
-    eta: Moment | SkipJsonSchema[None] = None
+    eta: Moment | None = None
 
 
 class EventFields(Contract):
     """What every event carries besides its type and payload."""
 
-    event_id: Annotated[str, Field(min_length=1, max_length=200)] | SkipJsonSchema[None] = Field(
-        default=None, description="Your idempotency key for this event."
+    event_id: Annotated[str, Field(min_length=1, max_length=200, pattern=TEXT)] | None = Field(
+        default=None, description="Your idempotency key for this event (or the `Idempotency-Key` header)."
     )
     link: Annotated[int, Field(strict=True, ge=1, le=2**63 - 1, description="The account link's id.")]
-    deliver_by: Moment | SkipJsonSchema[None] = Field(
+    deliver_by: Moment | None = Field(
         default=None, description="Send nothing after this time (the update is stale then)."
     )
 
@@ -233,6 +261,7 @@ _ADVICE = {
     "missing": "This field is required.",
     "extra_forbidden": "This field is not part of the contract; leave it out.",
     "string_too_short": "This field may not be blank.",
+    "string_pattern_mismatch": "This field may not be blank or only spaces, and may not hold NUL characters.",
     "string_too_long": "Use at most {max_length} characters.",
     "string_type": "Give text here.",
     "timezone_aware": "Give the time with its offset, like 2026-01-01T09:00:00Z.",

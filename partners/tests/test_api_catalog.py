@@ -153,7 +153,7 @@ def test_capability_uses_only_own_published_scopes(api: Api, bank: Partner) -> N
         "description": "Ask for your balance",
         "message_types": ["balance_update"],
     }
-    assert _error(api.post("capabilities/", {**body, "scopes": ["cards.read"]})) == (400, "scope_not_available")
+    assert _error(api.post("capabilities/", {**body, "scopes": ["cards.read"]})) == (409, "scope_not_available")
     created = api.post("capabilities/", {**body, "scopes": ["balances.read"], "sample_utterances": ["Balance?"]})
     assert created.status_code == 201
     assert created.json()["scopes"] == ["balances.read"]

@@ -9,6 +9,8 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
+import portal.api.strict  # noqa: F401 - registers the extensions that render strict bodies and text fields
+
 
 class ErrorDetailSerializer(serializers.Serializer[Any]):
     """What went wrong: a stable code, a sentence that says what to do, and per-field messages."""
