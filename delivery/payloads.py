@@ -25,11 +25,13 @@ from pydantic import (
     RootModel,
     TypeAdapter,
     ValidationError,
+    WithJsonSchema,
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from portal.api.fields import text_pattern
 
+from .masks import MASK_PATTERN, mask_check
 from .models import EventType
 
 ShippingStatus = Literal["label_created", "in_transit", "out_for_delivery", "delivered", "exception"]
@@ -41,6 +43,21 @@ def _moment_as_text(value: Any) -> Any:
     if not isinstance(value, (str, datetime)):  # a number would pass as seconds since 1970: refuse it
         raise PydanticCustomError("moment_type", "Give a date and time as text, like 2026-01-01T09:00:00Z.")
     return value
+
+
+def _whole_number(value: Any) -> Any:
+    # A JSON number with no fraction (7 or 7.0, as JSON Schema counts integers), never "7" or true.
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise PydanticCustomError("int_type", "Give a whole number.")
+    return value
+
+
+def _in_utc(value: datetime) -> datetime:
+    # Kept in UTC from here on: the database takes offsets up to 15:59 only, RFC 3339 up to 23:59.
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is a moment before the year 1 in UTC
+        raise PydanticCustomError("moment_range", "Give a time between the years 1 and 9999 in UTC.") from None
 
 
 def _moment_text(value: datetime) -> str:
@@ -57,6 +74,7 @@ def _currency(value: str) -> str:
 Moment = Annotated[
     AwareDatetime,
     BeforeValidator(_moment_as_text),
+    AfterValidator(_in_utc),
     PlainSerializer(_moment_text, return_type=str),
     Field(
         description="A date and time with its offset, like 2026-01-01T09:00:00Z.",
@@ -83,7 +101,6 @@ def _amount_text(value: Any) -> Any:
 
 Money = Annotated[
     Decimal,
-    BeforeValidator(_amount_text),
     Field(
         max_digits=18,
         decimal_places=2,
@@ -91,6 +108,7 @@ Money = Annotated[
         description='An amount as text, like "1234.50".',
         json_schema_extra={"pattern": AMOUNT_PATTERN},
     ),
+    BeforeValidator(_amount_text),
     PlainSerializer(lambda value: f"{value:.2f}", return_type=str),
 ]
 Currency = Annotated[
@@ -100,15 +118,6 @@ Currency = Annotated[
 ]
 
 
-def _masked(value: str) -> str:
-    # A full account number or IBAN must never reach the platform: at most the last four digits show.
-    if sum(character.isdigit() for character in value) > 4:
-        raise PydanticCustomError(
-            "unmasked_account", "Send the account masked, with at most its last 4 digits, like •••• 1234."
-        )
-    return value
-
-
 # Required texts of a bounded length, taken as sent: not only spaces, no NUL (portal.api.fields.text_pattern).
 TEXT = text_pattern(blank=False)
 Mask = Annotated[
@@ -116,10 +125,11 @@ Mask = Annotated[
     Field(
         min_length=1,
         max_length=32,
-        pattern=TEXT,
-        description="The account as the person knows it, masked: at most its last 4 digits, like •••• 1234.",
+        description="The account as the person knows it, masked: at most its last 4 digits 0-9 (and no other "
+        "digit characters), like •••• 1234; a full account number is refused with `unmasked_account`.",
+        json_schema_extra={"pattern": MASK_PATTERN},
     ),
-    AfterValidator(_masked),
+    AfterValidator(mask_check),
 ]
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=TEXT)]
 Carrier = Annotated[str, Field(min_length=1, max_length=100, pattern=TEXT)]
@@ -156,7 +166,7 @@ class ReceiptItem(Contract):
     """One line of a receipt."""
 
     name: Name
-    quantity: Annotated[int, Field(strict=True, ge=1, le=100_000)] = 1
+    quantity: Annotated[int, Field(ge=1, le=100_000), BeforeValidator(_whole_number)] = 1
     amount: Money
 
 
@@ -185,9 +195,13 @@ class EventFields(Contract):
     event_id: Annotated[str, Field(min_length=1, max_length=200, pattern=TEXT)] | None = Field(
         default=None, description="Your idempotency key for this event (or the `Idempotency-Key` header)."
     )
-    link: Annotated[int, Field(strict=True, ge=1, le=2**63 - 1, description="The account link's id.")]
+    link: Annotated[
+        int, Field(ge=1, le=2**63 - 1, description="The account link's id."), BeforeValidator(_whole_number)
+    ]
     deliver_by: Moment | None = Field(
-        default=None, description="Send nothing after this time (the update is stale then)."
+        default=None,
+        description="Send nothing after this time (the update is stale then); a time already past is stored "
+        "and its deliveries expire unsent.",
     )
 
 
@@ -225,10 +239,23 @@ AnyEvent = Annotated[
 _EVENT: TypeAdapter[BalanceUpdateEvent | FraudAlertEvent | ReceiptEvent | ShippingUpdateEvent] = TypeAdapter(AnyEvent)
 
 
+# A batch's item: any object, since each is checked on its own and a mistake refuses only that one.
+BatchedEvent = Annotated[
+    Any,
+    WithJsonSchema(
+        {
+            "description": "An event as posted alone (BalanceUpdateEvent, FraudAlertEvent, ReceiptEvent or "
+            "ShippingUpdateEvent). Each is checked on its own: one that is not valid is refused in the results "
+            "(outcome `refused`, with its error) and the others are still accepted.",
+        }
+    ),
+]
+
+
 class EventBatch(Contract):
     """Up to 500 events in one request; each is accepted or refused on its own."""
 
-    events: Annotated[list[AnyEvent], Field(min_length=1, max_length=MAX_BATCH)]
+    events: Annotated[list[BatchedEvent], Field(min_length=1, max_length=MAX_BATCH)]
 
 
 class EventIntake(RootModel[AnyEvent | EventBatch]):

@@ -127,7 +127,7 @@ def test_duplicate_scope_code_is_a_conflict(api: Api) -> None:
 def test_retired_scope_cannot_be_edited(api: Api, bank: Partner) -> None:
     published_scope(bank)
     assert api.patch("scopes/balances.read/", {"status": "retired"}).json()["status"] == "retired"
-    assert _error(api.patch("scopes/balances.read/", {"name": "New"})) == (400, "scope_retired")
+    assert _error(api.patch("scopes/balances.read/", {"name": "New"})) == (409, "scope_retired")
 
 
 @pytest.mark.parametrize("rows", [2, 12])

@@ -76,8 +76,16 @@ class StrictRegexField(StrictText, serializers.RegexField):
     """Text matching a regular expression, as sent."""
 
 
+WEB_ADDRESS_PATTERN = "^[Hh][Tt][Tt][Pp][Ss]?://"
+
+
 class StrictURLField(StrictText, serializers.URLField):
-    """A web address, as sent."""
+    """A web address as sent: http(s), and the shape Django's URLValidator checks (the model's rule too)."""
+
+    default_error_messages = {
+        **StrictText.default_error_messages,
+        "invalid": "Give a full web address, like https://bank.example/hooks.",
+    }
 
 
 class StrictBooleanField(serializers.BooleanField):
@@ -92,14 +100,16 @@ class StrictBooleanField(serializers.BooleanField):
 
 
 class StrictIntegerField(serializers.IntegerField):
-    """A JSON whole number: never "12", 12.5 or true."""
+    """A JSON whole number (12 or 12.0): never "12", 12.5 or true."""
 
     default_error_messages = {"invalid": "Give a whole number, without quotes."}
 
     def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, float) and data.is_integer():
+            data = int(data)  # JSON Schema counts 30.0 as an integer, so the API does too
         if isinstance(data, bool) or not isinstance(data, int):
             self.fail("invalid")
-        return data
+        return super().to_internal_value(data)
 
 
 class QueryIntegerField(serializers.IntegerField):

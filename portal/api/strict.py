@@ -16,6 +16,7 @@ from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerial
 from rest_framework import serializers
 
 from .fields import (
+    WEB_ADDRESS_PATTERN,
     StrictBooleanField,
     StrictCharField,
     StrictDateTimeField,
@@ -80,8 +81,11 @@ class StrictTextScheme(OpenApiSerializerFieldExtension):
         field = self.target
         assert isinstance(field, StrictText)
         # A regex field's own expression (added by drf-spectacular from its validator) already says what it takes.
-        spelled_out = isinstance(field, (serializers.RegexField, serializers.URLField))
-        if direction == "request" and not spelled_out:
+        spelled_out = isinstance(field, serializers.RegexField)
+        if isinstance(field, StrictURLField):
+            if direction == "request":
+                schema["pattern"] = WEB_ADDRESS_PATTERN
+        elif direction == "request" and not spelled_out:
             blank = bool(getattr(field, "allow_blank", False))
             schema["pattern"] = text_pattern(blank=blank, bidi=field.refuses_bidi_controls())
         return schema

@@ -226,3 +226,10 @@ def test_optional_event_fields_may_be_null_as_the_schema_says(bank: Bank, client
     headers = {"authorization": f"Bearer {bank.world.api_key}", "idempotency-key": "null-fields"}
     response = bank.client.post("/api/v1/events/", body, content_type="application/json", headers=headers)
     assert response.status_code == 202, response.content
+
+
+@pytest.mark.parametrize("as_of", ["0693-10-23T00:56:57+21:32", "9999-12-30T23:00:00-23:00"])
+def test_a_moment_with_any_offset_rfc_3339_allows_is_taken(bank: Bank, as_of: str) -> None:
+    # The database takes offsets up to 15:59; RFC 3339 allows 23:59, so moments are kept in UTC.
+    response = bank.call("post", "events/", balance_event(bank.world.link.pk, event_id=f"offset-{as_of}", as_of=as_of))
+    assert response.status_code == 202, response.content
