@@ -7,6 +7,7 @@ path, a few microseconds each) and drf-spectacular renders them into the OpenAPI
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -24,10 +25,13 @@ from pydantic import (
     RootModel,
     TypeAdapter,
     ValidationError,
+    WithJsonSchema,
 )
-from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import ErrorDetails, PydanticCustomError
 
+from portal.api.fields import text_pattern
+
+from .masks import MASK_PATTERN, mask_check
 from .models import EventType
 
 ShippingStatus = Literal["label_created", "in_transit", "out_for_delivery", "delivered", "exception"]
@@ -39,6 +43,21 @@ def _moment_as_text(value: Any) -> Any:
     if not isinstance(value, (str, datetime)):  # a number would pass as seconds since 1970: refuse it
         raise PydanticCustomError("moment_type", "Give a date and time as text, like 2026-01-01T09:00:00Z.")
     return value
+
+
+def _whole_number(value: Any) -> Any:
+    # A JSON number with no fraction (7 or 7.0, as JSON Schema counts integers), never "7" or true.
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise PydanticCustomError("int_type", "Give a whole number.")
+    return value
+
+
+def _in_utc(value: datetime) -> datetime:
+    # Kept in UTC from here on: the database takes offsets up to 15:59 only, RFC 3339 up to 23:59.
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is a moment before the year 1 in UTC
+        raise PydanticCustomError("moment_range", "Give a time between the years 1 and 9999 in UTC.") from None
 
 
 def _moment_text(value: datetime) -> str:
@@ -55,16 +74,41 @@ def _currency(value: str) -> str:
 Moment = Annotated[
     AwareDatetime,
     BeforeValidator(_moment_as_text),
+    AfterValidator(_in_utc),
     PlainSerializer(_moment_text, return_type=str),
     Field(
         description="A date and time with its offset, like 2026-01-01T09:00:00Z.",
         json_schema_extra={"format": "date-time"},
     ),
 ]
-# An amount: up to 16 digits before the point and 2 after, kept as text so nothing is rounded.
+# An amount: up to 16 digits before the point and 2 after, as text (never a JSON number) so nothing is rounded.
+AMOUNT_PATTERN = r"^-?[0-9]{1,16}(\.[0-9]{1,2})?$"
+_AMOUNT = re.compile(AMOUNT_PATTERN)
+
+
+def _amount_text(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise PydanticCustomError("amount_type", 'Give the amount as text, in quotes, like "12.30".')
+    if not _AMOUNT.match(value):
+        whole, _, fraction = value.lstrip("-").partition(".")
+        if whole.isdigit() and fraction.isdigit() and len(whole) <= 16:
+            raise PydanticCustomError("amount_places", "Use at most 2 decimal places.")
+        if whole.isdigit() and len(whole) > 16:
+            raise PydanticCustomError("amount_digits", "Use at most 16 digits before the decimal point.")
+        raise PydanticCustomError("amount_text", 'Give an amount like "12.30".')
+    return value
+
+
 Money = Annotated[
     Decimal,
-    Field(max_digits=18, decimal_places=2, allow_inf_nan=False, description='An amount as text, like "1234.50".'),
+    Field(
+        max_digits=18,
+        decimal_places=2,
+        allow_inf_nan=False,
+        description='An amount as text, like "1234.50".',
+        json_schema_extra={"pattern": AMOUNT_PATTERN},
+    ),
+    BeforeValidator(_amount_text),
     PlainSerializer(lambda value: f"{value:.2f}", return_type=str),
 ]
 Currency = Annotated[
@@ -74,34 +118,28 @@ Currency = Annotated[
 ]
 
 
-def _masked(value: str) -> str:
-    # A full account number or IBAN must never reach the platform: at most the last four digits show.
-    if sum(character.isdigit() for character in value) > 4:
-        raise PydanticCustomError(
-            "unmasked_account", "Send the account masked, with at most its last 4 digits, like •••• 1234."
-        )
-    return value
-
-
-# Required, trimmed, non-blank texts of a bounded length.
+# Required texts of a bounded length, taken as sent: not only spaces, no NUL (portal.api.fields.text_pattern).
+TEXT = text_pattern(blank=False)
 Mask = Annotated[
     str,
     Field(
         min_length=1,
         max_length=32,
-        description="The account as the person knows it, masked: at most its last 4 digits, like •••• 1234.",
+        description="The account as the person knows it, masked: at most its last 4 digits 0-9 (and no other "
+        "digit characters), like •••• 1234; a full account number is refused with `unmasked_account`.",
+        json_schema_extra={"pattern": MASK_PATTERN},
     ),
-    AfterValidator(_masked),
+    AfterValidator(mask_check),
 ]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-Carrier = Annotated[str, Field(min_length=1, max_length=100)]
-TrackingNumber = Annotated[str, Field(min_length=1, max_length=64)]
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=TEXT)]
+Carrier = Annotated[str, Field(min_length=1, max_length=100, pattern=TEXT)]
+TrackingNumber = Annotated[str, Field(min_length=1, max_length=64, pattern=TEXT)]
 
 
 class Contract(BaseModel):
-    """A part of the contract: unknown fields are refused, text is trimmed, values are read-only."""
+    """A part of the contract: unknown fields are refused, text is taken as sent, values are read-only."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class BalanceUpdatePayload(Contract):
@@ -128,7 +166,7 @@ class ReceiptItem(Contract):
     """One line of a receipt."""
 
     name: Name
-    quantity: Annotated[int, Field(strict=True, ge=1, le=100_000)] = 1
+    quantity: Annotated[int, Field(ge=1, le=100_000), BeforeValidator(_whole_number)] = 1
     amount: Money
 
 
@@ -148,18 +186,22 @@ class ShippingUpdatePayload(Contract):
     carrier: Carrier
     tracking_number: TrackingNumber
     status: ShippingStatus
-    eta: Moment | SkipJsonSchema[None] = None
+    eta: Moment | None = None
 
 
 class EventFields(Contract):
     """What every event carries besides its type and payload."""
 
-    event_id: Annotated[str, Field(min_length=1, max_length=200)] | SkipJsonSchema[None] = Field(
-        default=None, description="Your idempotency key for this event."
+    event_id: Annotated[str, Field(min_length=1, max_length=200, pattern=TEXT)] | None = Field(
+        default=None, description="Your idempotency key for this event (or the `Idempotency-Key` header)."
     )
-    link: Annotated[int, Field(strict=True, ge=1, le=2**63 - 1, description="The account link's id.")]
-    deliver_by: Moment | SkipJsonSchema[None] = Field(
-        default=None, description="Send nothing after this time (the update is stale then)."
+    link: Annotated[
+        int, Field(ge=1, le=2**63 - 1, description="The account link's id."), BeforeValidator(_whole_number)
+    ]
+    deliver_by: Moment | None = Field(
+        default=None,
+        description="Send nothing after this time (the update is stale then); a time already past is stored "
+        "and its deliveries expire unsent.",
     )
 
 
@@ -197,10 +239,23 @@ AnyEvent = Annotated[
 _EVENT: TypeAdapter[BalanceUpdateEvent | FraudAlertEvent | ReceiptEvent | ShippingUpdateEvent] = TypeAdapter(AnyEvent)
 
 
+# A batch's item: any object, since each is checked on its own and a mistake refuses only that one.
+BatchedEvent = Annotated[
+    Any,
+    WithJsonSchema(
+        {
+            "description": "An event as posted alone (BalanceUpdateEvent, FraudAlertEvent, ReceiptEvent or "
+            "ShippingUpdateEvent). Each is checked on its own: one that is not valid is refused in the results "
+            "(outcome `refused`, with its error) and the others are still accepted.",
+        }
+    ),
+]
+
+
 class EventBatch(Contract):
     """Up to 500 events in one request; each is accepted or refused on its own."""
 
-    events: Annotated[list[AnyEvent], Field(min_length=1, max_length=MAX_BATCH)]
+    events: Annotated[list[BatchedEvent], Field(min_length=1, max_length=MAX_BATCH)]
 
 
 class EventIntake(RootModel[AnyEvent | EventBatch]):
@@ -233,6 +288,7 @@ _ADVICE = {
     "missing": "This field is required.",
     "extra_forbidden": "This field is not part of the contract; leave it out.",
     "string_too_short": "This field may not be blank.",
+    "string_pattern_mismatch": "This field may not be blank or only spaces, and may not hold NUL characters.",
     "string_too_long": "Use at most {max_length} characters.",
     "string_type": "Give text here.",
     "timezone_aware": "Give the time with its offset, like 2026-01-01T09:00:00Z.",

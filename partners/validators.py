@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
-from portal.errors import ApplicationError
+from portal.errors import ApplicationError, Conflict
 from portal.outbound_guard import Unresolvable, UnsafeAddress, checked_addresses, insecure_outbound_allowed
 
 from .models import MAX_GRANT_DAYS, DataCategory, DataScopeVersion, MessageType, Purpose, WebhookEvent
@@ -63,7 +63,7 @@ def validate_scope_fields(fields: Any) -> list[dict[str, str]]:
             raise ApplicationError(message, fields={"fields": ["Each field needs a name and a description."]})
         name = str(item["name"]).strip()[:64]
         if name in seen:
-            raise ApplicationError(
+            raise Conflict(
                 f"The field '{name}' is listed twice.",
                 code="duplicate",
                 fields={"fields": [f"'{name}' is listed twice."]},

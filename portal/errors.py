@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.forms import BaseForm
+
+
+def _messages(messages: Sequence[str] | Mapping[str, Any]) -> Any:
+    """Return a field's messages as a list, or, for a nested body (an event's payload), per inner field."""
+    if isinstance(messages, Mapping):
+        return {name: _messages(inner) for name, inner in messages.items()}
+    return list(messages)
 
 
 class ApplicationError(Exception):
@@ -23,7 +31,7 @@ class ApplicationError(Exception):
         message: str,
         *,
         code: str | None = None,
-        fields: Mapping[str, Sequence[str]] | None = None,
+        fields: Mapping[str, Sequence[str] | Mapping[str, Any]] | None = None,
         status: int | None = None,
     ) -> None:
         super().__init__(message)
@@ -32,7 +40,7 @@ class ApplicationError(Exception):
             self.code = code
         if status is not None:
             self.status = status
-        self.fields = {name: list(messages) for name, messages in (fields or {}).items()}
+        self.fields = {name: _messages(messages) for name, messages in (fields or {}).items()}
 
 
 class NotFound(ApplicationError):

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from partners.models import MessageType, Purpose
+from portal.api.fields import QueryIntegerField, StrictCharField
+from portal.api.strict import StrictSerializer
 
 from ..models import ConsentGrant
 
 STATUS_CHOICES = ConsentGrant.Status.values
+LINK_ID_MAX = 2**63 - 1  # ids are 64-bit
+
+
+class RevokedByField(serializers.ChoiceField):
+    """Who revoked a grant, or null (the database keeps "" for a grant nobody revoked)."""
+
+    def to_representation(self, value: Any) -> Any:
+        return super().to_representation(value) if value else None
 
 
 class ConsentSerializer(serializers.Serializer[ConsentGrant]):
@@ -35,35 +44,28 @@ class ConsentSerializer(serializers.Serializer[ConsentGrant]):
     granted_at = serializers.DateTimeField(read_only=True)
     expires_at = serializers.DateTimeField(read_only=True)
     revoked_at = serializers.DateTimeField(read_only=True, allow_null=True)
-    revoked_by = serializers.SerializerMethodField()
+    revoked_by = RevokedByField(
+        choices=ConsentGrant.RevokedBy.choices,
+        allow_null=True,
+        read_only=True,
+        help_text="Who revoked the grant; null while it was not revoked.",
+    )
     deletion_attested_at = serializers.DateTimeField(read_only=True, allow_null=True)
-
-    @extend_schema_field({"type": "string", "enum": ConsentGrant.RevokedBy.values, "nullable": True, "readOnly": True})
-    def get_revoked_by(self, grant: ConsentGrant) -> str | None:
-        """Return who revoked the grant, or null while it was not revoked."""
-        return grant.revoked_by or None
 
 
 class ConsentFilterSerializer(serializers.Serializer[Any]):
     """The list's query parameters."""
 
     status = serializers.ChoiceField(choices=STATUS_CHOICES, required=False)
-    link = serializers.IntegerField(required=False, min_value=1)
+    link = QueryIntegerField(required=False, min_value=1, max_value=LINK_ID_MAX)
 
 
-class DeletionAttestationSerializer(serializers.Serializer[Any]):
+class DeletionAttestationSerializer(StrictSerializer):
     """The bank's statement that it deleted what it held under an ended grant."""
 
-    note = serializers.CharField(
+    note = StrictCharField(
         required=False,
         allow_blank=True,
         max_length=300,
         help_text="Optional: how and where the data was deleted, for the record.",
     )
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
-        return super().to_internal_value(data)

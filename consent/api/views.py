@@ -17,7 +17,13 @@ from portal.requests import client_ip
 from .. import services
 from ..models import ConsentGrant
 from ..selectors import grant_for_partner, grants_for_partner
-from .serializers import STATUS_CHOICES, ConsentFilterSerializer, ConsentSerializer, DeletionAttestationSerializer
+from .serializers import (
+    LINK_ID_MAX,
+    STATUS_CHOICES,
+    ConsentFilterSerializer,
+    ConsentSerializer,
+    DeletionAttestationSerializer,
+)
 
 
 class ConsentListView(generics.ListAPIView[ConsentGrant]):
@@ -39,7 +45,11 @@ class ConsentListView(generics.ListAPIView[ConsentGrant]):
         summary="Grants people gave your bank (filter by status and link)",
         parameters=[
             OpenApiParameter("status", OpenApiTypes.STR, enum=STATUS_CHOICES, description="Only grants in this state."),
-            OpenApiParameter("link", OpenApiTypes.INT, description="Only grants on this account link."),
+            OpenApiParameter(
+                "link",
+                {"type": "integer", "minimum": 1, "maximum": LINK_ID_MAX},
+                description="Only grants on this account link (its id).",
+            ),
         ],
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -162,7 +162,7 @@ def test_deletion_attestation_refuses_unknown_fields(api: Client, link: AccountL
         f"/api/v1/consents/{grant.pk}/deletion-attestation/", {"deleted": True}, content_type="application/json"
     )
     assert response.status_code == 400
-    assert response.json()["error"]["fields"] == {"deleted": ["Unknown field."]}
+    assert response.json()["error"]["fields"] == {"deleted": ["This field is not part of the contract; leave it out."]}
 
 
 def test_consents_need_an_api_key(link: AccountLink) -> None:

@@ -7,6 +7,9 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from rest_framework import serializers
 
+from portal.api.fields import StrictDateTimeField
+from portal.api.strict import StrictSerializer
+
 from ..models import Delivery, DeliveryAttempt, EventType, PartnerEvent
 from ..payloads import Moment
 from ..services import IntakeItem
@@ -110,10 +113,12 @@ class BatchResult(BaseModel):
         return cls(**counts, results=results)
 
 
-class WebhookReplaySerializer(serializers.Serializer[Any]):
+class WebhookReplaySerializer(StrictSerializer):
     """Send again every webhook message to the endpoint since a moment."""
 
-    since = serializers.DateTimeField(help_text="Replay messages created at or after this time (at most 1000).")
+    since = StrictDateTimeField(
+        help_text="Replay messages created at or after this time (at most 1000); a time to come replays none."
+    )
 
 
 class WebhookReplayResultSerializer(serializers.Serializer[Any]):

@@ -233,10 +233,6 @@ def _accept(
                 "(or the link does not exist). Nothing was stored."
             )
             continue
-        if valid.deliver_by is not None and valid.deliver_by <= now:
-            item.code, item.message = "invalid", "This event's deliver-by time has passed."
-            item.fields = {"deliver_by": ["Give a time in the future, or leave it out."]}
-            continue
         row: dict[str, Any] = {
             "partner_id": partner_id,
             "link_id": valid.link_id,

@@ -7,7 +7,14 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from portal.api.fields import StrictBooleanField
+from portal.api.fields import (
+    StrictBooleanField,
+    StrictCharField,
+    StrictIntegerField,
+    StrictRegexField,
+    StrictURLField,
+)
+from portal.api.strict import StrictModelSerializer, StrictSerializer
 from portal.validators import validate_no_bidi_controls
 
 from ..models import (
@@ -27,10 +34,22 @@ from ..models import (
 )
 from ..selectors import partner_terms_status
 
+# What the platform checks of an address it will call (partners.validators.validate_outbound_url).
+OUTBOUND_URL_RULE = (
+    "An https:// address (http:// only where the platform runs for development) without a user name or "
+    "password, whose host resolves only to public addresses; otherwise refused with `invalid_url`, "
+    "`insecure_url` or `unsafe_url` (400)."
+)
+
 
 @extend_schema_field({"type": "string", "enum": Purpose.values})
-class PurposeField(serializers.CharField):
+class PurposeField(StrictCharField):
     """A purpose code; unknown and forbidden ones get their own error codes from the service."""
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_GRANT_DAYS})
+class GrantDaysField(StrictIntegerField):
+    """Days a grant may last; over the platform's maximum the service refuses with `duration_too_long`."""
 
 
 class TermsStatusSerializer(serializers.Serializer[Any]):
@@ -72,11 +91,11 @@ class PartnerSerializer(serializers.ModelSerializer[Partner]):
         }
 
 
-class ScopeFieldSerializer(serializers.Serializer[Any]):
+class ScopeFieldSerializer(StrictSerializer):
     """One data field a scope covers."""
 
-    name = serializers.CharField(max_length=64)
-    description = serializers.CharField(max_length=300)
+    name = StrictCharField(max_length=64)
+    description = StrictCharField(max_length=300)
 
 
 def _latest(scope: DataScope) -> DataScopeVersion:
@@ -84,17 +103,17 @@ def _latest(scope: DataScope) -> DataScopeVersion:
     return versions[0]
 
 
-class ScopeSerializer(serializers.Serializer[Any]):
+class ScopeSerializer(StrictSerializer):
     """A scope as the API shows it: its newest version's wording, status and number."""
 
-    code = serializers.RegexField(
+    code = StrictRegexField(
         scope_code_validator.regex,
         max_length=48,
         help_text="Like `balances.read`: lowercase words and underscores, a dot, then read, push or write.",
         error_messages={"invalid": scope_code_validator.message},
     )
-    name = serializers.CharField(max_length=120, validators=[validate_no_bidi_controls])
-    description = serializers.CharField(max_length=2000)
+    name = StrictCharField(max_length=120, validators=[validate_no_bidi_controls])
+    description = StrictCharField(max_length=2000)
     category = serializers.ChoiceField(choices=DataCategory.choices)
     purposes = serializers.ListField(
         child=PurposeField(max_length=40),
@@ -102,9 +121,9 @@ class ScopeSerializer(serializers.Serializer[Any]):
         help_text="Subset of: " + ", ".join(Purpose.values) + ". There is no advertising or marketing purpose.",
     )
     sensitivity = serializers.ChoiceField(choices=DataScopeVersion.Sensitivity.choices)
-    retention_days = serializers.IntegerField(min_value=1, max_value=3650)
-    max_duration_days = serializers.IntegerField(
-        min_value=1, help_text=f"How long a grant may last: at most {MAX_GRANT_DAYS} days."
+    retention_days = StrictIntegerField(min_value=1, max_value=3650)
+    max_duration_days = GrantDaysField(
+        min_value=1, help_text=f"How long a grant may last: at most {MAX_GRANT_DAYS} days (else `duration_too_long`)."
     )
     status = serializers.ChoiceField(
         choices=["draft", "pending_review", "published", "retired"],
@@ -120,7 +139,7 @@ class ScopeSerializer(serializers.Serializer[Any]):
         declared = super().get_fields()
         return {
             **declared,
-            "fields": serializers.ListSerializer(
+            "fields": serializers.ListField(
                 child=ScopeFieldSerializer(), min_length=1, help_text="The data the scope covers: name and meaning."
             ),
         }
@@ -148,21 +167,31 @@ class ScopePatchSerializer(ScopeSerializer):
     code = serializers.CharField(read_only=True)  # type: ignore[assignment]
 
 
-class CapabilitySerializer(serializers.ModelSerializer[ChatbotCapability]):
+class CapabilitySerializer(StrictModelSerializer):
     """A chatbot capability."""
 
-    code = serializers.RegexField(
+    code = StrictRegexField(
         capability_code_validator.regex,
         max_length=50,
-        help_text="Like `check_balance`: lowercase letters, digits and underscores.",
+        help_text="Like `check_balance`: lowercase letters, digits and underscores. `new` is taken by the portal's "
+        "page that creates one (`reserved_code`, 409).",
         error_messages={"invalid": capability_code_validator.message},
     )
-    scopes = serializers.ListField(child=serializers.CharField(max_length=48), required=False)
-    sample_utterances = serializers.ListField(
-        child=serializers.CharField(max_length=300), required=False, max_length=50
+    scopes = serializers.ListField(
+        child=StrictRegexField(
+            scope_code_validator.regex, max_length=48, error_messages={"invalid": scope_code_validator.message}
+        ),
+        required=False,
+        help_text="Codes of your bank's published scopes; another code is refused with `scope_not_available` (409).",
     )
+    sample_utterances = serializers.ListField(child=StrictCharField(max_length=300), required=False, max_length=50)
     message_types = serializers.ListField(child=serializers.ChoiceField(choices=MessageType.choices), min_length=1)
-    webhook_url = serializers.URLField(max_length=200, required=False, allow_null=True)
+    webhook_url = StrictURLField(
+        max_length=200,
+        required=False,
+        allow_null=True,
+        help_text="Where the platform sends chat messages. " + OUTBOUND_URL_RULE,
+    )
 
     class Meta:
         model = ChatbotCapability
@@ -193,11 +222,10 @@ class CapabilitySerializer(serializers.ModelSerializer[ChatbotCapability]):
 class CapabilityPatchSerializer(CapabilitySerializer):
     """PATCH body of a capability; the code cannot change."""
 
-    class Meta(CapabilitySerializer.Meta):
-        read_only_fields = ["code"]
+    code = serializers.CharField(read_only=True)  # type: ignore[assignment]
 
 
-class WebhookEndpointSerializer(serializers.ModelSerializer[WebhookEndpoint]):
+class WebhookEndpointSerializer(StrictModelSerializer):
     """A webhook endpoint; its secret appears only when it is created or rotated."""
 
     event_types = serializers.ListField(child=serializers.ChoiceField(choices=WebhookEvent.choices), min_length=1)
@@ -216,6 +244,7 @@ class WebhookEndpointSerializer(serializers.ModelSerializer[WebhookEndpoint]):
             "created_at",
         ]
         read_only_fields = ["id", "disabled_at", "disabled_reason", "created_at"]
+        extra_kwargs = {"url": {"help_text": "Where the platform sends webhooks. " + OUTBOUND_URL_RULE}}
 
 
 class WebhookEndpointWithSecretSerializer(WebhookEndpointSerializer):

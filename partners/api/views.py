@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -38,6 +38,9 @@ class PartnerDetailView(APIView):
         return Response(PartnerSerializer(calling_partner(request), context={"request": request}).data)
 
 
+@extend_schema_view(
+    post=extend_schema(summary="Declare a scope (its first version is a draft; send status=published to publish)")
+)
 class ScopeListView(generics.ListCreateAPIView[DataScope]):
     """The calling bank's scope catalog."""
 
@@ -46,7 +49,6 @@ class ScopeListView(generics.ListCreateAPIView[DataScope]):
     def get_queryset(self) -> Any:
         return scopes_for_partner(partner=calling_partner(self.request))
 
-    @extend_schema(summary="Declare a scope (its first version is a draft; send status=published to publish)")
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = ScopeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -59,6 +61,8 @@ class ScopeListView(generics.ListCreateAPIView[DataScope]):
         return Response(ScopeSerializer(self.get_queryset().get(pk=scope.pk)).data, status=status.HTTP_201_CREATED)
 
 
+# The handlers are `patch` and `post` (which call partial_update and create), so the schema is declared on them.
+@extend_schema_view(patch=extend_schema(request=ScopePatchSerializer, responses=ScopeSerializer))
 class ScopeDetailView(generics.RetrieveUpdateAPIView[DataScope]):
     """One scope of the calling bank, by code: PATCH changes the draft, publishes or retires it."""
 
@@ -71,7 +75,6 @@ class ScopeDetailView(generics.RetrieveUpdateAPIView[DataScope]):
             raise NotFound("Your bank has no scope with this code.")
         return scope
 
-    @extend_schema(request=ScopePatchSerializer, responses=ScopeSerializer)
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         scope = self.get_object()
         serializer = ScopePatchSerializer(data=request.data, partial=True)
@@ -106,6 +109,7 @@ class CapabilityListView(generics.ListCreateAPIView[ChatbotCapability]):
         return Response(CapabilitySerializer(capability).data, status=status.HTTP_201_CREATED)
 
 
+@extend_schema_view(patch=extend_schema(request=CapabilityPatchSerializer, responses=CapabilitySerializer))
 class CapabilityDetailView(generics.RetrieveUpdateAPIView[ChatbotCapability]):
     """One chatbot capability of the calling bank, by code."""
 
@@ -120,7 +124,6 @@ class CapabilityDetailView(generics.RetrieveUpdateAPIView[ChatbotCapability]):
             raise NotFound("Your bank has no capability with this code.")
         return capability
 
-    @extend_schema(request=CapabilityPatchSerializer, responses=CapabilitySerializer)
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         capability = self.get_object()
         serializer = CapabilityPatchSerializer(data=request.data, partial=True)
@@ -129,6 +132,7 @@ class CapabilityDetailView(generics.RetrieveUpdateAPIView[ChatbotCapability]):
         return Response(CapabilitySerializer(self.get_object()).data)
 
 
+@extend_schema_view(post=extend_schema(responses={201: WebhookEndpointWithSecretSerializer}))
 class WebhookEndpointListView(generics.ListCreateAPIView[WebhookEndpoint]):
     """The calling bank's webhook endpoints."""
 
@@ -137,7 +141,6 @@ class WebhookEndpointListView(generics.ListCreateAPIView[WebhookEndpoint]):
     def get_queryset(self) -> Any:
         return webhook_endpoints_for_partner(partner=calling_partner(self.request))
 
-    @extend_schema(responses={201: WebhookEndpointWithSecretSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = WebhookEndpointSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -19,8 +19,8 @@ def _capability_scopes(partner: Partner, codes: Any) -> list[DataScope]:
         raise ApplicationError("List the scope codes this capability needs.", fields={"scopes": ["A list of codes."]})
     scopes = {s.code: s for s in partner.scopes.visible_to_users().filter(code__in=codes)}
     missing = [code for code in codes if code not in scopes]
-    if missing:
-        raise ApplicationError(
+    if missing:  # well-formed codes that clash with the bank's catalog as it stands
+        raise Conflict(
             f"'{missing[0]}' is not a published scope of your bank. "
             "A capability can use only your own published scopes.",
             code="scope_not_available",
@@ -64,7 +64,7 @@ def capability_create(*, partner: Partner, code: str, actor: Any, **values: Any)
         f"Your bank already has a capability '{code}'. Edit it instead.", code="duplicate", fields={"code": ["Taken."]}
     )
     if code in RESERVED_CAPABILITY_CODES:
-        raise ApplicationError(
+        raise Conflict(
             f"'{code}' is reserved by the portal's pages. Choose another code.",
             code="reserved_code",
             fields={"code": ["This code is reserved."]},

@@ -67,7 +67,7 @@ def scope_update(*, scope: DataScope, actor: Any, **changes: Any) -> DataScopeVe
     with transaction.atomic():
         scope = DataScope.objects.select_for_update().get(pk=scope.pk)
         if scope.retired_at is not None:
-            raise ApplicationError("This scope is retired; declare a new one instead.", code="scope_retired")
+            raise Conflict("This scope is retired; declare a new one instead.", code="scope_retired")
         draft = _open_draft(scope)
         content = validate_scope_content({**draft.content(), **changes})
         for key, value in content.items():
@@ -130,13 +130,13 @@ def scope_publish(*, scope: DataScope, actor: Any) -> DataScopeVersion:
     with transaction.atomic():
         scope = DataScope.objects.select_for_update(of=("self",)).select_related("published_version").get(pk=scope.pk)
         if scope.retired_at is not None:
-            raise ApplicationError("This scope is retired; declare a new one instead.", code="scope_retired")
+            raise Conflict("This scope is retired; declare a new one instead.", code="scope_retired")
         draft = scope.versions.filter(status=DataScopeVersion.Status.DRAFT).first()
         if draft is None:
             pending = scope.versions.filter(status=DataScopeVersion.Status.PENDING_REVIEW).first()
             if pending is not None:
                 return pending
-            raise ApplicationError("There is no draft to publish: edit the scope first.", code="nothing_to_publish")
+            raise Conflict("There is no draft to publish: edit the scope first.", code="nothing_to_publish")
         if draft.sensitivity == DataScopeVersion.Sensitivity.HIGH:
             draft.status = DataScopeVersion.Status.PENDING_REVIEW
             draft.save(update_fields=["status"])

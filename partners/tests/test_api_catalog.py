@@ -127,7 +127,7 @@ def test_duplicate_scope_code_is_a_conflict(api: Api) -> None:
 def test_retired_scope_cannot_be_edited(api: Api, bank: Partner) -> None:
     published_scope(bank)
     assert api.patch("scopes/balances.read/", {"status": "retired"}).json()["status"] == "retired"
-    assert _error(api.patch("scopes/balances.read/", {"name": "New"})) == (400, "scope_retired")
+    assert _error(api.patch("scopes/balances.read/", {"name": "New"})) == (409, "scope_retired")
 
 
 @pytest.mark.parametrize("rows", [2, 12])
@@ -153,7 +153,7 @@ def test_capability_uses_only_own_published_scopes(api: Api, bank: Partner) -> N
         "description": "Ask for your balance",
         "message_types": ["balance_update"],
     }
-    assert _error(api.post("capabilities/", {**body, "scopes": ["cards.read"]})) == (400, "scope_not_available")
+    assert _error(api.post("capabilities/", {**body, "scopes": ["cards.read"]})) == (409, "scope_not_available")
     created = api.post("capabilities/", {**body, "scopes": ["balances.read"], "sample_utterances": ["Balance?"]})
     assert created.status_code == 201
     assert created.json()["scopes"] == ["balances.read"]

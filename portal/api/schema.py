@@ -7,7 +7,10 @@ from typing import Any
 import drf_spectacular.contrib.pydantic  # noqa: F401 - registers the extension that renders pydantic models
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
+from pydantic import RootModel
 from rest_framework import serializers
+
+import portal.api.strict  # noqa: F401 - registers the extensions that render strict bodies and text fields
 
 
 class ErrorDetailSerializer(serializers.Serializer[Any]):
@@ -51,6 +54,13 @@ LIST_ERRORS = {
 
 class PortalAutoSchema(AutoSchema):
     """drf-spectacular's AutoSchema plus the error responses every partner API operation can give."""
+
+    def _get_request_for_media_type(self, serializer: Any, direction: Any = "request") -> Any:
+        schema, required = super()._get_request_for_media_type(serializer, direction)
+        # A pydantic root model is the whole body (event intake's one event or batch): it must be sent.
+        if isinstance(serializer, type) and issubclass(serializer, RootModel):
+            required = True
+        return schema, required
 
     def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
         responses: dict[str, Any] = super()._get_response_bodies(direction)

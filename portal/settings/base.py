@@ -178,6 +178,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "COMPONENT_SPLIT_REQUEST": True,
+    # Enum components as usual, then the OpenAPI links between operations (portal/api/links.py).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "portal.api.links.add_links"],
     "ENUM_NAME_OVERRIDES": {
         "PartnerStatusEnum": "partners.models.Partner.Status",
         "CapabilityStatusEnum": "partners.models.ChatbotCapability.Status",
