@@ -2,13 +2,13 @@
 
 from django.urls import path
 
-from . import views
+from .views import reviews, trail
 
 app_name = "compliance"
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("verify/", views.verify, name="verify"),
-    path("scopes/", views.scope_reviews, name="scope-reviews"),
-    path("grant-changes/", views.grant_changes, name="grant-changes"),
+    path("", trail.home, name="home"),
+    path("verify/", trail.verify, name="verify"),
+    path("scopes/", reviews.scope_reviews, name="scope-reviews"),
+    path("grant-changes/", reviews.grant_changes, name="grant-changes"),
 ]

@@ -1,0 +1,1 @@
+"""Compliance pages, one module per sub-domain: the trail, catalog reviews."""
