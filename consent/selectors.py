@@ -243,7 +243,7 @@ def grants_for_partner(
     A key's `environment` narrows them to that key's world (`rules.reaches`): a sandbox key sees only
     the bank's test users, a live key only a live bank's grants.
     """
-    grants = ConsentGrant.objects.filter(partner=partner).select_related("scope", "scope_version")
+    grants = ConsentGrant.objects.filter(partner=partner).select_related("scope", "scope_version", "link")
     if environment is not None:
         grants = grants.filter(reaches(environment))
     if status:

@@ -53,9 +53,23 @@ def simulated_accounts(*, user: User, partner: Partner) -> list[SimulatedAccount
         digest = hmac.new(
             settings.SECRET_KEY.encode(), f"simulator:{partner.pk}:{user.pk}:{number}".encode(), hashlib.sha256
         ).hexdigest()
-        last_four = f"{int(digest[:8], 16) % 10000:04d}"
-        accounts.append(SimulatedAccount(number, kind, f"sim-{digest[:24]}", f"•••• {last_four}"))
+        account_ref = f"sim-{digest[:24]}"
+        accounts.append(SimulatedAccount(number, kind, account_ref, simulated_account_mask(account_ref)))
     return accounts
+
+
+def simulated_account_mask(account_ref: str) -> str:
+    """Return the masked number the simulated bank shows for its account `account_ref` ("•••• 1234").
+
+    The bank knows its own accounts by reference, so the demo bank's events carry the same mask the
+    person saw when linking.
+    """
+    digits = account_ref[4:12] if account_ref.startswith("sim-") else hashlib.sha256(account_ref.encode()).hexdigest()
+    try:
+        number = int(digits[:8], 16)
+    except ValueError:  # a reference the simulator did not issue: still the same mask every time
+        number = int(hashlib.sha256(account_ref.encode()).hexdigest()[:8], 16)
+    return f"•••• {number % 10000:04d}"
 
 
 def simulator_issue_code(*, partner: Partner, account: SimulatedAccount, code_challenge: str, redirect_uri: str) -> str:

@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from . import views
+from .favicon import favicon
 
 api_v1 = [
     path("", include("partners.api.urls")),
@@ -22,6 +23,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("accounts/", include("portal.second_factor.urls")),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
     path("", include("partners.urls")),
     path("", include("delivery.urls")),
     path("me/", include("consent.urls")),

@@ -30,6 +30,11 @@ class ConsentSerializer(serializers.Serializer[ConsentGrant]):
     link = serializers.IntegerField(
         source="link_id", read_only=True, help_text="The account link's id: the address for events."
     )
+    account_ref = serializers.CharField(
+        source="link.account_ref",
+        read_only=True,
+        help_text="Your bank's own reference for the linked account, as your authorisation server returned it.",
+    )
     scope = serializers.CharField(source="scope.code", read_only=True, help_text="The scope's code.")
     scope_version = serializers.IntegerField(
         source="scope_version.number", read_only=True, help_text="The version of the scope the person read."

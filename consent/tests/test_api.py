@@ -21,6 +21,7 @@ pytestmark = pytest.mark.django_db
 FIELDS = [
     "id",
     "link",
+    "account_ref",
     "scope",
     "scope_version",
     "purpose",
@@ -68,6 +69,7 @@ def test_the_list_shows_exactly_the_contract_fields_of_this_banks_grants(
     assert list(item) == FIELDS
     assert item["id"] == grant.pk
     assert item["link"] == link.pk
+    assert item["account_ref"] == link.account_ref  # the bank's own reference, so it knows which account
     assert item["scope"] == "card_transactions.read"
     assert item["scope_version"] == 1
     assert item["purpose"] == "receipts_shipping"

@@ -22,12 +22,16 @@ from delivery.tests.factories import consenting
 
 def test_simulated_events_pass_the_contract() -> None:
     rng = random.Random(5)
-    consent = {"link": 7, "message_types": ["balance_update", "fraud_alert", "receipt", "shipping_update"]}
+    consent = {
+        "link": 7,
+        "account_ref": "sim-0123abcd",
+        "message_types": ["balance_update", "fraud_alert", "receipt", "shipping_update"],
+    }
     for _ in range(40):
         event = realistic_event(consent, rng)
         assert event is not None
         assert event_validate(event).link_id == 7
-    assert realistic_event({"link": 7, "message_types": ["chat_reply"]}, rng) is None
+    assert realistic_event({"link": 7, "account_ref": "x", "message_types": ["chat_reply"]}, rng) is None
 
 
 @pytest.mark.django_db(transaction=True)
@@ -38,7 +42,20 @@ def test_simulate_bank_posts_through_the_api_and_every_event_is_accepted(live_se
         "simulate_bank", url=live_server.url, key=c.api_key, interval=0, batches=2, size=40, stdout=out, stderr=out
     )
     assert out.getvalue().count("Posted 40: 40 accepted, 0 refused.") == 2, out.getvalue()
-    assert PartnerEvent.objects.filter(partner=c.bank).count() == 80
+    events = PartnerEvent.objects.filter(partner=c.bank)
+    assert events.count() == 80
+    # Every update is its own (no two payloads alike), and masks are the linked account's own.
+    payloads = [json.dumps(event.payload, sort_keys=True) for event in events]
+    assert len(set(payloads)) == 80
+    masks = {event.payload["account_mask"] for event in events if "account_mask" in event.payload}
+    assert masks <= {c.link.account_mask}, (masks, c.link.account_mask)
+
+
+def test_the_simulated_banks_mask_is_the_one_it_showed_when_linking() -> None:
+    from consent.simulator import simulated_account_mask
+
+    assert simulated_account_mask("sim-0000270f" + "0" * 16) == "•••• 9999"
+    assert simulated_account_mask("bank-ref-42") == simulated_account_mask("bank-ref-42")
 
 
 class _ScriptedPortal(ThreadingHTTPServer):
@@ -76,7 +93,7 @@ class _ScriptedHandler(BaseHTTPRequestHandler):
             self._reply(200, normal, {})
 
     def do_GET(self) -> None:
-        self._handle({"results": [{"link": 7, "message_types": ["receipt"]}]})
+        self._handle({"results": [{"link": 7, "account_ref": "sim-00000007", "message_types": ["receipt"]}]})
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)

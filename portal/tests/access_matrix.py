@@ -75,6 +75,7 @@ MATRIX: dict[str, Rule] = {
     "password_reset_confirm": Rule(EVERYONE, kwargs=lambda world: {"uidb64": "MQ", "token": "set-password"}),
     "password_reset_complete": Rule(EVERYONE),
     "healthz": Rule(EVERYONE),
+    "favicon": Rule(EVERYONE),
     # The second factor: everyone signed in reaches their own; only end users may turn theirs off.
     "second_factor:verify": Rule(SIGNED_IN),
     "second_factor:set-up": Rule(SIGNED_IN),

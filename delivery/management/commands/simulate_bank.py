@@ -13,6 +13,7 @@ import httpx
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from consent.simulator import simulated_account_mask
 from delivery.backoff import parse_retry_after
 from delivery.payloads import SHIPPING_STATUSES
 from portal.management.commands.seed_demo import DEMO_API_KEY
@@ -34,7 +35,7 @@ def realistic_event(consent: dict[str, Any], rng: random.Random) -> dict[str, An
     if not types:
         return None
     kind = rng.choice(types)
-    mask = f"•••• {consent['link'] % 10000:04d}"
+    mask = simulated_account_mask(consent["account_ref"])
     money = Decimal(rng.randint(100, 250_000)) / 100
     payloads: dict[str, dict[str, Any]] = {
         "balance_update": {
@@ -134,12 +135,12 @@ class Command(BaseCommand):
     def _one_batch(self, client: httpx.Client, *, size: int, rng: random.Random) -> int:
         """Post one batch of events for the active grants; return 1 when one was posted, else 0."""
         grants = _answer(client.get("/api/v1/consents/", params={"status": "active", "page_size": 500}))["results"]
-        events = [e for e in (realistic_event(g, rng) for g in grants) if e is not None]
-        if not events:
+        # A fresh event per pick, each with its own figures and id: never the same update twice.
+        picks = [rng.choice(grants) for _ in range(min(size, 500))]
+        batch = [e for e in (realistic_event(g, rng) for g in picks) if e is not None]
+        if not batch:
             self.stdout.write("Nobody has granted the bank anything yet: link it as a person and grant a scope.")
             return 0
-        # A copy per pick: the same person may get two updates, each with its own id.
-        batch = [{**rng.choice(events), "event_id": f"sim-{uuid.uuid4().hex}"} for _ in range(min(size, 500))]
         body = _answer(client.post("/api/v1/events/", json={"events": batch}))
         codes = sorted({r["error"]["code"] for r in body.get("results", []) if r.get("error")})
         self.stdout.write(
