@@ -150,15 +150,14 @@ MATRIX: dict[str, Rule] = {
     # Without a state every signed-in person gets a clear 400 page; nobody else gets anything.
     "consent:link-callback": Rule(SIGNED_IN),
     "consent:consent-screen": Rule(frozenset({USER_A}), kwargs=lambda world: {"link_id": world.link_a.pk}),
-    "consent:link-revoke-all": Rule(
-        frozenset({USER_A}), method="post", kwargs=lambda world: {"link_id": world.link_a.pk}
-    ),
-    "consent:link-unlink": Rule(frozenset({USER_A}), method="post", kwargs=lambda world: {"link_id": world.link_a.pk}),
-    "consent:revoke-everything": Rule(SIGNED_IN, method="post"),
+    # Withdrawals and unlinking answer GET with their confirmation step; the POST that acts confirms.
+    "consent:bank-revoke-all": Rule(frozenset({USER_A}), kwargs=lambda world: {"slug": world.link_a.partner.slug}),
+    "consent:link-unlink": Rule(frozenset({USER_A}), kwargs=lambda world: {"link_id": world.link_a.pk}),
+    "consent:revoke-everything": Rule(SIGNED_IN),
+    # With nothing to undo a person is sent back to their dashboard with a sentence; it acts on their own only.
+    "consent:undo-withdrawal": Rule(SIGNED_IN, method="post"),
     "consent:grant-detail": Rule(frozenset({USER_A}), kwargs=lambda world: {"grant_id": world.grant_a.pk}),
-    "consent:grant-revoke": Rule(
-        frozenset({USER_A}), method="post", kwargs=lambda world: {"grant_id": world.grant_a.pk}
-    ),
+    "consent:grant-revoke": Rule(frozenset({USER_A}), kwargs=lambda world: {"grant_id": world.grant_a.pk}),
     "consent:grant-renew": Rule(frozenset({USER_A}), kwargs=lambda world: {"grant_id": world.grant_a.pk}),
     "consent:grant-narrow": Rule(
         frozenset({USER_A}), method="post", kwargs=lambda world: {"grant_id": world.grant_a.pk}
