@@ -155,7 +155,9 @@ def grant_for_user(*, user: User, pk: int) -> ConsentGrant | None:
 def event_for_user(*, user: User, public_id: Any) -> ConsentEvent | None:
     """Return the person's consent event (receipt) with this public id, or None."""
     return (
-        ConsentEvent.objects.select_related("partner", "grant", "link").filter(user=user, public_id=public_id).first()
+        ConsentEvent.objects.select_related("partner", "grant__scope_version", "link")
+        .filter(user=user, public_id=public_id)
+        .first()
     )
 
 

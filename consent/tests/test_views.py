@@ -82,7 +82,7 @@ def test_the_consent_screen_shows_everything_and_ticks_nothing(browser: Client, 
     assert "Receipts and shipping" in html
     assert "Shipping updates" in html  # a message-type switch
     expiry = timezone.localtime(timezone.now() + timedelta(days=365))
-    assert f"until {expiry.day} {expiry:%B %Y}" in html
+    assert f"until {expiry.day} {expiry:%b %Y}" in html
     assert not re.search(r"<input[^>]*\bchecked\b", html)
 
 

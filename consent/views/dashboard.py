@@ -74,7 +74,15 @@ def receipt(request: HttpRequest, public_id: UUID) -> HttpResponse:
     event = selectors.event_for_user(user=user_of(request), public_id=public_id)
     if event is None:
         raise Http404("No such receipt.")
-    return render(request, "consent/receipt.html", {"event": event, "document": receipt_document(event)})
+    document = receipt_document(event)
+    # The sealed receipt names fields as the bank does; the page says what they are in words.
+    described = {
+        str(item["name"]): str(item["description"])
+        for item in (event.grant.scope_version.fields if event.grant else [])
+    }
+    names = (document["receipt"].get("grant") or {}).get("fields", [])
+    words = [described.get(name, name) for name in names]
+    return render(request, "consent/receipt.html", {"event": event, "document": document, "field_words": words})
 
 
 @role_required(User.Role.END_USER)
