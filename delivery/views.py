@@ -16,6 +16,7 @@ from partners.selectors import partner_for_member
 from portal.models import User
 from portal.requests import client_ip
 from portal.roles import role_required
+from portal.sessions.middleware import passive
 
 from . import selectors, services
 
@@ -55,6 +56,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     )
 
 
+@passive  # the open inbox asks by itself: that is not the person's activity (idle limits still apply)
 @role_required(User.Role.END_USER)
 @require_GET
 @never_cache

@@ -61,15 +61,20 @@ class SignUpForm(forms.Form):
 
 
 class AuditedPasswordChangeForm(PasswordChangeForm):
-    """Django's password change form, saving through the audited service; `ip` comes from the view."""
+    """Django's password change form, saving through the audited service; `ip` and the session come from the view."""
 
-    def __init__(self, user: User, *args: Any, ip: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, user: User, *args: Any, ip: str | None = None, session_key: str | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(user, *args, **kwargs)
         self.ip = ip
+        self.session_key = session_key
 
     def save(self, commit: bool = True) -> User:
         assert commit, "the service saves the password and its audit entry together"
-        return user_change_password(user=self.user, password=self.cleaned_data["new_password1"], ip=self.ip)
+        return user_change_password(
+            user=self.user, password=self.cleaned_data["new_password1"], ip=self.ip, keep_session_key=self.session_key
+        )
 
 
 class AuditedSetPasswordForm(SetPasswordForm):

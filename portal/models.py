@@ -214,3 +214,34 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hostname} at {self.last_seen:%Y-%m-%d %H:%M:%S}"
+
+
+class UserSession(models.Model):
+    """One signed-in browser of a person: what their sessions page lists, and what ending their sessions finds.
+
+    Django's session table holds the session itself, but cannot tell whose it is without decoding
+    every row; this row points at it (and goes with it when it is deleted). `kind` names the limits
+    `portal.sessions.policy` applies; `created` and `last_seen` are the times those limits count from
+    (`last_seen` is written at most once a minute). The device is a short summary, never the full
+    User-Agent, and the session key itself is never shown: pages name a session by this row's id.
+    """
+
+    class Kind(models.TextChoices):
+        STRICT = "strict", "Staff or bank account"
+        KEPT = "kept", "Kept signed in"
+        BROWSER = "browser", "Until the browser closes"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="user_sessions")
+    session = models.OneToOneField("sessions.Session", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    created = models.DateTimeField("signed in at")
+    last_seen = models.DateTimeField("last seen")
+    device = models.CharField(max_length=100, blank=True)
+    ip = models.GenericIPAddressField("address", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "signed-in session"
+        indexes = [models.Index(fields=["user", "-last_seen"], name="portal_usersession_user_seen")]
+
+    def __str__(self) -> str:
+        return f"session {self.pk} of {self.user_id}"

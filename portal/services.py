@@ -11,6 +11,7 @@ from compliance.audit import audit_append
 from portal.errors import ApplicationError, Conflict, PermissionDenied
 
 from .models import COMPLIANCE_STAFF_GROUP, PLATFORM_STAFF_GROUP, User
+from .sessions.services import Reason, sessions_end
 
 
 def user_sign_up(*, email: str, password: str, full_name: str = "", ip: str | None = None) -> User:
@@ -51,31 +52,49 @@ def user_grant_staff_role(*, user: User, role: User.Role, actor: Any = None) -> 
     return user
 
 
-def _set_password(*, user: User, password: str, action: str, ip: str | None) -> User:
+def _set_password(
+    *, user: User, password: str, action: str, reason: str, ip: str | None, keep_session_key: str | None = None
+) -> User:
     with transaction.atomic():
         user.set_password(password)
         user.save(update_fields=["password"])
         # The entry says that it changed, never what to: `data` stays empty on purpose.
         audit_append(action=action, actor=user, target=user, ip=ip)
+        # Whoever had the old password may be signed in somewhere: those sessions end with it.
+        sessions_end(user=user, reason=reason, keep_key=keep_session_key, ip=ip)
     return user
 
 
-def user_change_password(*, user: User, password: str, ip: str | None = None) -> User:
-    """Give a signed-in person the new password they chose (their form checked the old one)."""
-    return _set_password(user=user, password=password, action="account.password_change", ip=ip)
+def user_change_password(
+    *, user: User, password: str, ip: str | None = None, keep_session_key: str | None = None
+) -> User:
+    """Give a signed-in person the new password they chose (their form checked the old one).
+
+    Every other session of theirs ends; the one they changed it in (`keep_session_key`) goes on,
+    under a new key that the password view gives it.
+    """
+    return _set_password(
+        user=user,
+        password=password,
+        action="account.password_change",
+        reason=Reason.PASSWORD_CHANGED,
+        ip=ip,
+        keep_session_key=keep_session_key,
+    )
 
 
 def user_reset_password(*, user: User, password: str, ip: str | None = None) -> User:
-    """Give a person the new password they chose through an emailed reset link (its view checked the token)."""
-    return _set_password(user=user, password=password, action="account.password_reset", ip=ip)
+    """Give a person the new password they chose through an emailed reset link, ending all their sessions."""
+    return _set_password(
+        user=user, password=password, action="account.password_reset", reason=Reason.PASSWORD_RESET, ip=ip
+    )
 
 
 def user_deactivate(*, user: User, actor: Any, ip: str | None = None) -> User:
     """Stop a person from signing in while keeping their account, grants and history (platform staff).
 
-    People are never deleted: the trail, consent receipts and bank records keep pointing at them. A
-    deactivated person's open sessions end at their next request, because the sign-in backend refuses
-    inactive accounts when it loads the session's user.
+    People are never deleted: the trail, consent receipts and bank records keep pointing at them.
+    Every session of theirs ends at once (and the sign-in backend refuses inactive accounts anyway).
     """
     if not (isinstance(actor, User) and actor.is_active and actor.has_role(User.Role.PLATFORM_STAFF)):
         raise PermissionDenied("Only platform staff can deactivate people.")
@@ -89,4 +108,5 @@ def user_deactivate(*, user: User, actor: Any, ip: str | None = None) -> User:
             user.is_active = False
             user.save(update_fields=["is_active"])
             audit_append(action="user.deactivate", actor=actor, target=user, ip=ip)
+        sessions_end(user=user, reason=Reason.DEACTIVATED, actor=actor, ip=ip)
     return user

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from . import views
 from .favicon import favicon
+from .sessions.views import LoginView
 
 api_v1 = [
     path("", include("partners.api.urls")),
@@ -18,10 +19,13 @@ urlpatterns = [
     path("home/", views.home, name="home"),
     path("accounts/sign-up/", views.sign_up, name="sign-up"),
     # Django's own views for these two save the password without an audit entry; these go through the service.
+    # Sign-in records "keep me signed in" (portal/sessions/policy.py decides who may be kept).
+    path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/password_change/", views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/reset/<uidb64>/<token>/", views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("accounts/", include("portal.second_factor.urls")),
+    path("accounts/", include("portal.sessions.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", favicon, name="favicon"),
     path("", include("partners.urls")),

@@ -70,7 +70,9 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     form_class = AuditedPasswordChangeForm
 
     def get_form_kwargs(self) -> dict[str, Any]:
-        return {**super().get_form_kwargs(), "ip": client_ip(self.request)}
+        # This session goes on (Django gives it a new key); the service ends every other one.
+        session_key = self.request.session.session_key
+        return {**super().get_form_kwargs(), "ip": client_ip(self.request), "session_key": session_key}
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):

@@ -231,6 +231,20 @@ OTP_TOTP_ISSUER = "Bank partnership portal"
 # on top of the sign-in lockout that wrong codes count towards.
 OTP_TOTP_THROTTLE_FACTOR = env.int("OTP_TOTP_THROTTLE_FACTOR", default=1)
 
+# --- Sessions (issue 10): limits by who is signed in, in `portal/sessions/policy.py` --------------
+# Staff and bank members: 15 idle minutes, 12 hours in all; end users: 2 weeks if they tick "Keep me
+# signed in", else until the browser closes (1 idle hour, 12 hours in all). The middleware ends a
+# session past its limits, notes activity at most once a minute, and must come after the messages.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware") + 1,
+    "portal.sessions.middleware.SessionPolicyMiddleware",
+)
+# The database engine: every session has a row, which `portal.UserSession` points at.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_AGE = 14 * 24 * 3600  # the longest any session lasts (kept signed in); the policy cuts the rest
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
 # --- Celery -----------------------------------------------------------------------------------
 # The filesystem broker is the zero-install default; CELERY_BROKER_URL points at Redis or RabbitMQ.
 

@@ -83,6 +83,10 @@ MATRIX: dict[str, Rule] = {
     "second_factor:security": Rule(SIGNED_IN),
     "second_factor:regenerate": Rule(SIGNED_IN, method="post"),
     "second_factor:remove": Rule(frozenset({USER_A, USER_B}), method="post"),
+    # Sessions: everyone signed in lists and ends their own; a session of user A is only user A's to end.
+    "sessions:list": Rule(SIGNED_IN),
+    "sessions:end-others": Rule(SIGNED_IN, method="post"),
+    "sessions:end": Rule(frozenset({USER_A}), method="post", kwargs=lambda world: {"pk": world.fresh_session_a().pk}),
     "consent:dashboard": Rule(SIGNED_IN),
     # --- partners: bank pages -----------------------------------------------------------------
     "partners:members": Rule(BANK_A_READERS, kwargs=lambda world: {"slug": world.bank_a.slug}),

@@ -32,7 +32,7 @@ from partners.tests.factories import (
     published_scope,
     webhook_endpoint_for,
 )
-from portal.models import User, WorkerHeartbeat
+from portal.models import User, UserSession, WorkerHeartbeat
 from portal.tests.access_matrix import (
     ANONYMOUS,
     BANK_A,
@@ -88,6 +88,12 @@ class World:
     def fresh_endpoint_a(self) -> WebhookEndpoint:
         """Return a new webhook endpoint of bank A, for a writer to delete."""
         return webhook_endpoint_for(self.bank_a)
+
+    def fresh_session_a(self) -> UserSession:
+        """Return a new session of user A on another device, for user A to sign out."""
+        user = self.users[USER_A]
+        sign_in_verified(Client(), user)
+        return UserSession.objects.filter(user=user).latest("pk")
 
 
 @pytest.fixture
