@@ -245,6 +245,5 @@ class VerificationRun(models.Model):
         return self.checked - (self.checkpoint_size or 0)
 
 
-
 # Data-subject requests live in their own package; imported here so Django finds the model.
 from .data_requests.models import DataRequest  # noqa: E402, F401

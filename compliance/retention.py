@@ -24,6 +24,7 @@ from delivery.models import DeliveryAttempt, InboxMessage, PartnerEvent, Webhook
 
 from .audit import Actor, audit_append
 from .data_requests.archive import archive_path
+from .data_requests.erasure import delete_files_after_commit
 from .data_requests.models import DataRequest
 
 BATCH = 5000
@@ -88,7 +89,10 @@ PURGES = (
         _delete,
     ),
     Purge(
-        "inbox messages", "RETENTION_INBOX_DAYS", lambda cutoff: InboxMessage.objects.filter(created_at__lt=cutoff), _delete
+        "inbox messages",
+        "RETENTION_INBOX_DAYS",
+        lambda cutoff: InboxMessage.objects.filter(created_at__lt=cutoff),
+        _delete,
     ),
 )
 
@@ -132,7 +136,7 @@ def _expire_archives(now: datetime) -> int:
                 actor=Actor.system("retention"),
                 data={"what": "data archives", "count": len(due), "requests": [r.pk for r in due]},
             )
-            transaction.on_commit(lambda paths=paths: [path.unlink(missing_ok=True) for path in paths])
+            delete_files_after_commit(paths)
         total += len(due)
         if len(due) < BATCH:
             return total

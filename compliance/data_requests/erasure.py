@@ -12,6 +12,7 @@ they are counted and left (there are none on a database created since).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.db import connection, transaction
@@ -41,7 +42,9 @@ def _erase_entries(entries: Any) -> tuple[int, int]:
     rows = entries.filter(personal_commitment="").exclude(personal_salt="").values_list(*fields)
     pending = list(rows.order_by("id")[:BATCH])
     while pending:
-        values = [(pk, personal_commitment(salt, actor, target, data, ip)) for pk, salt, actor, target, data, ip in pending]
+        values = [
+            (pk, personal_commitment(salt, actor, target, data, ip)) for pk, salt, actor, target, data, ip in pending
+        ]
         with connection.cursor() as cursor:
             cursor.executemany(
                 "UPDATE compliance_auditentry SET actor_label = %s, target_label = %s, data_json = %s, ip = NULL,"
@@ -76,13 +79,21 @@ def _close_account(person: User) -> None:
     RecoveryCodeDevice.objects.filter(user=person).delete()
 
 
+def delete_files_after_commit(paths: list[Path]) -> None:
+    """Delete these files once the transaction commits (a rollback keeps them)."""
+
+    def delete() -> None:
+        for path in paths:
+            path.unlink(missing_ok=True)
+
+    transaction.on_commit(delete)
+
+
 def _delete_archives(person: User) -> int:
-    deleted = 0
-    for request in DataRequest.objects.filter(user=person).exclude(file_name=""):
-        path = archive_path(request)
-        if path is not None:
-            transaction.on_commit(lambda path=path: path.unlink(missing_ok=True))
-        deleted += 1
+    requests = DataRequest.objects.filter(user=person).exclude(file_name="")
+    paths = [path for path in map(archive_path, requests) if path is not None]
+    delete_files_after_commit(paths)
+    deleted = len(paths)
     DataRequest.objects.filter(user=person, state=DataRequest.State.READY).update(state=DataRequest.State.EXPIRED)
     DataRequest.objects.filter(user=person).exclude(file_name="").update(file_name="")
     return deleted

@@ -32,7 +32,9 @@ def data_request_log(
     if not is_compliance_staff(actor):
         raise PermissionDenied("Only compliance staff log data requests.", code="forbidden")
     if kind not in DataRequest.Kind.values:
-        raise ApplicationError("Choose a copy of their data or an erasure.", code="invalid", fields={"kind": ["Choose one."]})
+        raise ApplicationError(
+            "Choose a copy of their data or an erasure.", code="invalid", fields={"kind": ["Choose one."]}
+        )
     if not reason.strip():
         raise ApplicationError(
             "Say why (the person's letter, a regulator's question) so the trail shows the basis.",

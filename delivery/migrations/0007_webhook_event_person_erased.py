@@ -4,15 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('delivery', '0006_inbox_consent_change'),
+        ("delivery", "0006_inbox_consent_change"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='webhookmessage',
-            name='event_type',
-            field=models.CharField(choices=[('consent.granted', 'A person granted a scope'), ('consent.revoked', 'A grant was revoked'), ('consent.expired', 'A grant expired'), ('terms.updated', 'New usage terms were published'), ('delivery.failed', 'A delivery was dead-lettered'), ('person.erased', "A person's data was erased")], max_length=32),
+            model_name="webhookmessage",
+            name="event_type",
+            field=models.CharField(
+                choices=[
+                    ("consent.granted", "A person granted a scope"),
+                    ("consent.revoked", "A grant was revoked"),
+                    ("consent.expired", "A grant expired"),
+                    ("terms.updated", "New usage terms were published"),
+                    ("delivery.failed", "A delivery was dead-lettered"),
+                    ("person.erased", "A person's data was erased"),
+                ],
+                max_length=32,
+            ),
         ),
     ]
