@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from consent.services.erasure import consent_pseudonymise_person
@@ -26,7 +25,6 @@ from portal.models import User
 
 from ..audit import audit_append
 from ..audit.entries import ERASED_DATA, ERASED_LABEL, personal_commitment
-from ..models import AuditEntry
 from .archive import archive_path
 from .holdings import audit_entries_about
 from .models import DataRequest
@@ -55,15 +53,6 @@ def _erase_entries(entries: Any) -> tuple[int, int]:
         pending = list(rows.filter(id__gt=pending[-1][0]).order_by("id")[:BATCH])
     left = entries.filter(personal_salt="", personal_commitment="").count()
     return erased, left
-
-
-def _entries_about(person: User, email: str) -> Any:
-    return AuditEntry.objects.filter(
-        Q(pk__in=audit_entries_about(person).values("pk"))
-        | Q(actor_label__icontains=email)
-        | Q(target_label__icontains=email)
-        | Q(data_json__icontains=email)
-    )
 
 
 def _close_account(person: User) -> None:
@@ -117,7 +106,7 @@ def person_erase(*, request: DataRequest, actor: User, ip: str | None = None) ->
         counts = delivery_erase_person(person=person, links_by_bank=links_by_bank)
         counts["archives"] = _delete_archives(person)
         _close_account(person)
-        counts["audit_entries"], counts["audit_entries_unerasable"] = _erase_entries(_entries_about(person, email))
+        counts["audit_entries"], counts["audit_entries_unerasable"] = _erase_entries(audit_entries_about(person, email))
         request.state, request.finished_at = DataRequest.State.DONE, timezone.now()
         request.done = request.total = sum(counts.values())
         request.save(update_fields=["state", "finished_at", "done", "total"])

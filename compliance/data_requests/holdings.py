@@ -44,10 +44,19 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def audit_entries_about(person: User) -> QuerySet[AuditEntry]:
-    """Return the audit entries about the person or made by them."""
+def audit_entries_about(person: User, email: str | None = None) -> QuerySet[AuditEntry]:
+    """Return the audit entries about the person, made by them, or naming their address anywhere.
+
+    The last needs a scan of the trail (a failed sign-in names the address typed and concerns no one);
+    asked rarely, for one person at a time.
+    """
+    email = email or person.email
     return AuditEntry.objects.filter(
-        Q(person_id=person.pk) | Q(actor_type=AuditEntry.ActorType.USER, actor_id=str(person.pk))
+        Q(person_id=person.pk)
+        | Q(actor_type=AuditEntry.ActorType.USER, actor_id=str(person.pk))
+        | Q(actor_label__icontains=email)
+        | Q(target_label__icontains=email)
+        | Q(data_json__icontains=email)
     )
 
 
