@@ -100,7 +100,8 @@ def data_request_erase(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             person_erase(request=found, actor=request.user, ip=client_ip(request))
         except ApplicationError as error:
-            show_on_form(form, error)
+            context = {"data_request": found, "progress": archive_progress(found), "problem": error.message}
+            return render(request, "compliance/data_requests/detail.html", context, status=error.status)
         else:
             messages.success(request, "The person's data is erased, and each of their banks is being told.")
             return redirect("compliance:data-request", pk=found.pk)
