@@ -35,8 +35,8 @@ FORMAT = "bank-partnership-portal/data-archive/1"
 PROGRESS_EVERY_SECONDS = 0.5
 STYLE = """body{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem;line-height:1.4}
 table{border-collapse:collapse;width:100%;margin-bottom:2rem;font-size:.9rem}
-th,td{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}
-th{background:#f3f3f3}td pre{margin:0;white-space:pre-wrap;word-break:break-word}
+th,td{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+th{background:#f3f3f3}td code{font-size:.8rem;word-break:break-word}
 """
 
 
@@ -73,7 +73,7 @@ def _cell(value: Any) -> str:
     if value is None or value == "":
         return ""
     if isinstance(value, dict | list):
-        return f"<pre>{escape(json.dumps(value, indent=1, ensure_ascii=False, default=str))}</pre>"
+        return f"<code>{escape(json.dumps(value, ensure_ascii=False, separators=(', ', ': '), default=str))}</code>"
     return str(escape(str(value)))
 
 
