@@ -83,6 +83,11 @@ class AuditEntry(AppendOnlyModel):
     person_id = models.BigIntegerField(null=True, blank=True, editable=False)
     # PostgreSQL: `pg_current_xact_id()`, set by the database (migration 0003); 0 elsewhere.
     txid = models.BigIntegerField(db_default=0, editable=False, db_index=True)
+    # Erasure (`compliance.data_requests.erasure`): the hash covers the salted commitment to the labels,
+    # data and address, so they can be erased (salt and values replaced by the commitment) and the entry
+    # still verifies. Entries written before these existed have neither and cannot be erased.
+    personal_salt = models.CharField(max_length=32, blank=True, default="", editable=False)
+    personal_commitment = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     objects = AuditEntryQuerySet.as_manager()
 
@@ -238,3 +243,7 @@ class VerificationRun(models.Model):
     def beyond_checkpoint(self) -> int:
         """Return how many verified entries are newer than the newest checkpoint."""
         return self.checked - (self.checkpoint_size or 0)
+
+
+# Data-subject requests live in their own package; imported here so Django finds the model.
+from .data_requests.models import DataRequest  # noqa: E402, F401

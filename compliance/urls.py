@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import reviews, trail
+from .views import data_requests, reviews, trail
 
 app_name = "compliance"
 
@@ -11,4 +11,9 @@ urlpatterns = [
     path("verify/", trail.verify, name="verify"),
     path("scopes/", reviews.scope_reviews, name="scope-reviews"),
     path("grant-changes/", reviews.grant_changes, name="grant-changes"),
+    path("data-requests/", data_requests.data_requests, name="data-requests"),
+    path("data-requests/<int:pk>/", data_requests.data_request, name="data-request"),
+    path("data-requests/<int:pk>/status/", data_requests.data_request_status, name="data-request-status"),
+    path("data-requests/<int:pk>/download/", data_requests.data_request_download_view, name="data-request-download"),
+    path("data-requests/<int:pk>/erase/", data_requests.data_request_erase, name="data-request-erase"),
 ]

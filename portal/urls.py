@@ -30,6 +30,7 @@ urlpatterns = [
     path("favicon.ico", favicon, name="favicon"),
     path("", include("partners.urls")),
     path("", include("delivery.urls")),
+    path("me/data/", include("compliance.my_data_urls")),
     path("me/", include("consent.urls")),
     path("compliance/", include("compliance.urls")),
     path("admin/", admin.site.urls),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -36,8 +37,17 @@ HASHED_FIELDS = (
     "ip",
     "partner_id",
     "person_id",
+    "personal_salt",
+    "personal_commitment",
 )
 CONCERNS = 2
+# The fields that may name a person: an erasable entry's hash covers their salted commitment
+# (`personal_commitment`), not the values, so erasure can remove them and the entry still verifies.
+PERSONAL_FIELDS = ("actor_label", "target_label", "data_json", "ip")
+# What an erased entry holds in place of its personal fields (the database trigger checks the shape).
+ERASED_LABEL = "[erased]"
+ERASED_DATA = '{"erased":true}'
+SALT_BYTES = 16
 # The bank model, by label: its entries concern the bank they are (the trail imports no app).
 PARTNER_MODEL = "partners.Partner"
 
@@ -103,15 +113,49 @@ def timestamp_text(value: dt.datetime) -> str:
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
+def personal_commitment(salt: str, actor_label: str, target_label: str, data_json: str, ip: str | None) -> str:
+    """Return the salted commitment to an entry's personal fields: SHA-256 of the salt and the values.
+
+    The salt is random and kept only until erasure, so an erased entry's commitment reveals nothing and
+    cannot be tested against a guessed name or address.
+    """
+    text = _encode([salt, actor_label or "", target_label or "", data_json or "", ip or ""])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def content_hash(values: Sequence[Any]) -> str:
     """Return the SHA-256 hex digest of one entry's `HASHED_FIELDS` values, given in that order.
 
     The values are written as one JSON array of strings (the time as `timestamp_text`, a missing
     address as ""): unambiguous, and quick enough that verifying costs little more than reading.
-    An entry that concerns no bank and no person leaves those two out, so it hashes exactly as entries
-    written before they existed did (and those still verify); the array's length tells the two apart.
+
+    Erasable entries (those with a salt, or erased: with a commitment) hash their personal fields
+    through `personal_commitment`, computed from the salt while the values are there and read as
+    stored once they are erased; both give the same hash. Entries written before erasable entries
+    existed have neither and hash their values directly, as they always did: an entry that concerns
+    no bank and no person leaves those two out, so it hashes exactly as entries written before they
+    existed did; the array's length tells the forms apart.
     """
     created_at, *rest = values
+    *rest, salt, commitment = rest
+    if salt or commitment:
+        actor_type, actor_id, actor_label, action, target_type, target_id, target_label, data_json, ip = rest[:9]
+        partner_id, person_id = rest[9:]
+        if not commitment:
+            commitment = personal_commitment(salt, actor_label, target_label, data_json, ip)
+        items = [
+            "v2",
+            timestamp_text(created_at),
+            actor_type,
+            actor_id or "",
+            action,
+            target_type or "",
+            target_id or "",
+            "" if partner_id is None else str(partner_id),
+            "" if person_id is None else str(person_id),
+            commitment,
+        ]
+        return hashlib.sha256(_encode(items).encode("utf-8")).hexdigest()
     common, about = rest[:-CONCERNS], rest[-CONCERNS:]
     items = [timestamp_text(created_at), *(value or "" for value in common)]
     if about[0] is not None or about[1] is not None:
@@ -171,6 +215,8 @@ def audit_append(
         "ip": ip or None,
         "partner_id": partner_id,
         "person_id": person_id,
+        "personal_salt": secrets.token_hex(SALT_BYTES),
+        "personal_commitment": "",
     }
     entry = AuditEntry(**fields, content_hash=content_hash([fields[name] for name in HASHED_FIELDS]))
     entry.save(force_insert=True)

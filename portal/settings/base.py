@@ -288,6 +288,8 @@ CELERY_BEAT_SCHEDULE = {
     # compliance: link committed entries into the chain; sign a checkpoint of it every minute.
     "compliance-audit-seal": {"task": "compliance.tasks.audit_seal", "schedule": timedelta(seconds=5)},
     "compliance-audit-checkpoint": {"task": "compliance.tasks.audit_checkpoint", "schedule": timedelta(minutes=1)},
+    # compliance: purge what is past its retention (RETENTION_* below), in batches, audited.
+    "compliance-retention-purge": {"task": "compliance.tasks.retention_purge", "schedule": crontab(hour=3, minute=30)},
     # delivery: re-enqueue outbox rows the broker never got, and due retries.
     "delivery-sweep-outbox": {"task": "delivery.tasks.sweep_outbox", "schedule": timedelta(seconds=10)},
 }
@@ -310,6 +312,17 @@ PORTAL_AUDIT_REDACT_KEYS = ("password", "secret", "token", "key", "code", "autho
 AUDIT_SIGNING_KEY = env.str("AUDIT_SIGNING_KEY", default="")
 AUDIT_VERIFY_KEY = env.str("AUDIT_VERIFY_KEY", default="")
 AUDIT_CHECKPOINT_DIR = Path(env.str("AUDIT_CHECKPOINT_DIR", default=str(VAR_DIR / "audit-checkpoints")))
+# Data-subject archives (zips built by `compliance.data_requests.archive`) are written here.
+COMPLIANCE_ARCHIVE_DIR = Path(env.str("COMPLIANCE_ARCHIVE_DIR", default=str(VAR_DIR / "data-archives")))
+# Retention, in days (`compliance.retention`): event payloads of finished events, delivery and webhook
+# attempts, inbox messages, and data-subject archives are purged once older. Audit entries and consent
+# records are never purged by these; they are kept at least CONSENT_RECORDS_KEPT_DAYS after the
+# person's last authorisation (the law's three years is the floor).
+RETENTION_DELIVERY_PAYLOAD_DAYS = env.int("RETENTION_DELIVERY_PAYLOAD_DAYS", default=90)
+RETENTION_DELIVERY_ATTEMPT_DAYS = env.int("RETENTION_DELIVERY_ATTEMPT_DAYS", default=30)
+RETENTION_INBOX_DAYS = env.int("RETENTION_INBOX_DAYS", default=365)
+RETENTION_EXPORT_DAYS = env.int("RETENTION_EXPORT_DAYS", default=7)
+CONSENT_RECORDS_KEPT_DAYS = env.int("CONSENT_RECORDS_KEPT_DAYS", default=3 * 365 + 1)
 # Bank simulator pages and demo logins exist only where this is on (development, tests, demo).
 PORTAL_DEMO_FEATURES = env.bool("PORTAL_DEMO_FEATURES", default=False)
 

@@ -61,6 +61,19 @@ def _admin_object_kwargs(app_label: str, model_name: str) -> Callable[[Any], dic
     return kwargs
 
 
+def _data_request_kwargs(*, by_the_person: bool, kind: str = "archive") -> Callable[[Any], dict[str, Any]]:
+    """Return kwargs naming a fresh data request about user A: their own copy, or one compliance logged."""
+
+    def kwargs(world: Any) -> dict[str, Any]:
+        from compliance.data_requests.models import DataRequest
+
+        person = world.users[USER_A]
+        by = person if by_the_person else world.users[COMPLIANCE]
+        return {"pk": DataRequest.objects.create(user=person, kind=kind, requested_by=by, reason="matrix").pk}
+
+    return kwargs
+
+
 # Keyed by the route's qualified name; "admin:*" covers every admin page.
 MATRIX: dict[str, Rule] = {
     "site-index": Rule(EVERYONE),
@@ -200,6 +213,24 @@ MATRIX: dict[str, Rule] = {
     "compliance:grant-changes": Rule(frozenset({COMPLIANCE})),
     "compliance:home": Rule(frozenset({COMPLIANCE})),
     "compliance:verify": Rule(frozenset({COMPLIANCE}), method="post"),
+    # Data requests compliance logs: compliance staff only; a person never reaches them, not even their own.
+    "compliance:data-requests": Rule(frozenset({COMPLIANCE})),
+    "compliance:data-request": Rule(frozenset({COMPLIANCE}), kwargs=_data_request_kwargs(by_the_person=False)),
+    "compliance:data-request-status": Rule(frozenset({COMPLIANCE}), kwargs=_data_request_kwargs(by_the_person=False)),
+    # Not built yet: 409 to compliance (it may download once ready), refused to everyone else.
+    "compliance:data-request-download": Rule(
+        frozenset({COMPLIANCE}), kwargs=_data_request_kwargs(by_the_person=False)
+    ),
+    # Without the confirmation ticked: 400 to compliance, refused to everyone else.
+    "compliance:data-request-erase": Rule(
+        frozenset({COMPLIANCE}), method="post", kwargs=_data_request_kwargs(by_the_person=False, kind="erasure")
+    ),
+    # A person's own copy of their data: every signed-in person has theirs; user A's copy is user A's alone.
+    "my-data:home": Rule(SIGNED_IN),
+    "my-data:start": Rule(SIGNED_IN, method="post"),
+    "my-data:request": Rule(frozenset({USER_A}), kwargs=_data_request_kwargs(by_the_person=True)),
+    "my-data:status": Rule(frozenset({USER_A}), kwargs=_data_request_kwargs(by_the_person=True)),
+    "my-data:download": Rule(frozenset({USER_A}), kwargs=_data_request_kwargs(by_the_person=True)),
     "api-partner": Rule(frozenset({BANK_A, BANK_B}), api=True),
     "api-scopes": Rule(frozenset({BANK_A, BANK_B}), api=True),
     "api-scope": Rule(frozenset({BANK_A}), api=True, kwargs=lambda world: {"code": world.scope_a.code}),
