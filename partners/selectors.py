@@ -170,6 +170,11 @@ def partner_checklist(*, partner: Partner, terms: TermsStatus) -> list[Checklist
     ]
 
 
+def missing_before_live(checklist: list[ChecklistItem]) -> list[ChecklistItem]:
+    """Return the steps a bank has not done that it should have before going live (the status itself aside)."""
+    return [item for item in checklist if item.step and not item.done]
+
+
 def partner_home_for_user(*, user: User, slug: str) -> dict[str, object] | None:
     """Return what a member's bank page shows, or None when `user` is not a member of it."""
     partner = partner_for_member(user=user, slug=slug)
@@ -177,6 +182,7 @@ def partner_home_for_user(*, user: User, slug: str) -> dict[str, object] | None:
         return None
     memberships = list(partner.memberships.select_related("user").order_by("role", "user__email"))
     terms = partner_terms_status(partner=partner)
+    checklist = partner_checklist(partner=partner, terms=terms)
     return {
         "partner": partner,
         "memberships": memberships,
@@ -186,7 +192,8 @@ def partner_home_for_user(*, user: User, slug: str) -> dict[str, object] | None:
         "capabilities": list(capabilities_for_partner(partner=partner)),
         "webhook_endpoints": list(webhook_endpoints_for_partner(partner=partner)),
         "terms": terms,
-        "checklist": partner_checklist(partner=partner, terms=terms),
+        "checklist": checklist,
+        "missing": missing_before_live(checklist),
     }
 
 
@@ -278,12 +285,14 @@ def partner_review_for_staff(*, slug: str) -> dict[str, Any] | None:
     partner = Partner.objects.filter(slug=slug).first()
     if partner is None:
         return None
+    terms = partner_terms_status(partner=partner)
     return {
         "partner": partner,
         "memberships": list(partner.memberships.select_related("user").order_by("role", "user__email")),
         "invitations": list(partner.invitations.pending().select_related("invited_by").order_by("created_at")),
-        "terms": partner_terms_status(partner=partner),
+        "terms": terms,
         "next_statuses": [(status, Partner.Status(status).label) for status in Partner.TRANSITIONS[partner.status]],
+        "missing": missing_before_live(partner_checklist(partner=partner, terms=terms)),
     }
 
 

@@ -165,7 +165,15 @@ def test_going_live_before_the_terms_are_accepted_is_refused(staff_client: Clien
     assert Partner.objects.get(pk=partner.pk).status == "sandbox"
     assert status_changes(partner) == 0
     terms_accept(partner=partner, terms=terms, user=manager)
+    page = staff_client.get(f"/staff/banks/{partner.slug}/").content.decode()
+    assert "Not done on the bank's go-live checklist" in page
+    assert "A webhook endpoint" in page
     response = staff_client.post(f"/staff/banks/{partner.slug}/", {"to_status": "live", "note": "Ready."})
+    assert field_error(response, "missing_confirmed") == "Error: Tick to go live with these steps missing."
+    assert Partner.objects.get(pk=partner.pk).status == "sandbox"
+    response = staff_client.post(
+        f"/staff/banks/{partner.slug}/", {"to_status": "live", "note": "A pilot.", "missing_confirmed": "on"}
+    )
     assert response.status_code == 302
     assert Partner.objects.get(pk=partner.pk).status == "live"
 

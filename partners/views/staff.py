@@ -50,6 +50,7 @@ def staff_detail(request: HttpRequest, slug: str) -> HttpResponse:
                 to_status=form.cleaned_data["to_status"],
                 note=form.cleaned_data["note"],
                 actor=request.user,
+                missing_confirmed=form.cleaned_data["missing_confirmed"],
             )
         except ApplicationError as error:
             show_on_form(form, error)

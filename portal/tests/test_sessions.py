@@ -40,7 +40,7 @@ class Clock:
 def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
     clock = Clock()
     monkeypatch.setattr(timezone, "now", lambda: clock.now)
-    yield clock
+    return clock
 
 
 def _signed_in(user: User, **headers: Any) -> Client:
