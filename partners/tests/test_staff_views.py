@@ -285,3 +285,12 @@ def test_admin_shows_invitations_and_webhooks_without_their_secrets(staff_client
     assert endpoint.secret not in page
     assert staff_client.get("/admin/partners/usageterms/add/").status_code == 403
     assert staff_client.post(f"/admin/partners/invitation/{invitation.pk}/delete/").status_code == 403
+
+
+def test_a_new_version_of_the_terms_starts_from_the_current_text(staff_client: Client) -> None:
+    empty = staff_client.get("/staff/terms/new/").content.decode()
+    assert "Our promise" not in empty
+    terms_publish(title="Usage terms 2026", body="# Our promise\n\nNever for advertising.", actor=None)
+    form = staff_client.get("/staff/terms/new/").content.decode()
+    assert 'value="Usage terms 2026"' in form
+    assert "# Our promise" in form
