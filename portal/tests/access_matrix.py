@@ -89,6 +89,7 @@ MATRIX: dict[str, Rule] = {
     "password_reset_complete": Rule(EVERYONE),
     "healthz": Rule(EVERYONE),
     "favicon": Rule(EVERYONE),
+    "support:lookup": Rule(frozenset({STAFF})),
     # The second factor: everyone signed in reaches their own; only end users may turn theirs off.
     "second_factor:verify": Rule(SIGNED_IN),
     "second_factor:set-up": Rule(SIGNED_IN),
