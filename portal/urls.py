@@ -17,6 +17,8 @@ urlpatterns = [
     path("", views.site_index, name="site-index"),
     path("home/", views.home, name="home"),
     path("accounts/sign-up/", views.sign_up, name="sign-up"),
+    # Django's sign-in page with the portal's form: under the lockout, the password's length bounded.
+    path("accounts/login/", views.SignInView.as_view(), name="login"),
     # Django's own views for these two save the password without an audit entry; these go through the service.
     path("accounts/password_change/", views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/reset/<uidb64>/<token>/", views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),

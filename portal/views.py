@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET
 
 from .api.exceptions import error_body
 from .errors import ApplicationError, show_on_form
-from .forms import AuditedPasswordChangeForm, AuditedSetPasswordForm, SignUpForm
+from .forms import AuditedPasswordChangeForm, AuditedSetPasswordForm, SignInForm, SignUpForm
 from .health import OK, health_report
 from .models import User
 from .requests import client_ip
@@ -62,6 +62,12 @@ def sign_up(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Your account is ready. Link a bank when you want to.")
             return redirect("home")
     return render(request, "registration/sign_up.html", {"form": form})
+
+
+class SignInView(auth_views.LoginView):
+    """Django's sign-in page, with the form that checks passwords under the lockout."""
+
+    authentication_form = SignInForm
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):

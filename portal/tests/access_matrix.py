@@ -237,6 +237,9 @@ STAFF_READS_IN_ADMIN = frozenset(
         "partners_termsacceptance",
         "partners_invitation",
         "partners_webhookendpoint",
+        # The lockout's records (django-axes): read, and lifted by an audited action.
+        "axes_accessattempt",
+        "axes_accesslog",
     }
 )
 ADMIN_READ_PAGES = ("changelist", "change", "history")
