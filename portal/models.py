@@ -118,7 +118,8 @@ class User(AbstractBaseUser, PermissionsMixin):  # type: ignore[django-manager-m
                 self.set_password(raw)
                 self._password = None  # Django's own setter clears it: nothing to send password_changed for
                 self.save(update_fields=["password"])
-                audit_append(action="account.password_rehash", actor=self, target=self, data={"hasher": get_hasher().algorithm})
+                hasher = get_hasher().algorithm
+                audit_append(action="account.password_rehash", actor=self, target=self, data={"hasher": hasher})
 
         return check_password(raw_password, self.password, rehash)
 

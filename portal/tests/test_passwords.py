@@ -34,9 +34,8 @@ print(json.dumps({"hashers": settings.PASSWORD_HASHERS, "made": make_password("x
 
 
 def test_production_settings_hash_with_argon2_and_keep_pbkdf2_to_verify() -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", SHOW_HASHERS], cwd=ROOT, env=production_env(), capture_output=True, text=True, timeout=120
-    )
+    command = [sys.executable, "-c", SHOW_HASHERS]
+    result = subprocess.run(command, cwd=ROOT, env=production_env(), capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     shown = json.loads(result.stdout.strip().splitlines()[-1])
     assert shown["hashers"][0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
