@@ -8,7 +8,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, SetPasswordForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, PasswordResetForm, SetPasswordForm
 from django.core.cache import cache
 from django.core.validators import MaxLengthValidator
 from django.http import HttpRequest
@@ -147,6 +147,18 @@ class AuditedSetPasswordForm(SetPasswordForm):
     def save(self, commit: bool = True) -> User:
         assert commit, "the service saves the password and its audit entry together"
         return user_reset_password(user=self.user, password=self.cleaned_data["new_password1"], ip=self.ip)
+
+
+class LimitedPasswordResetForm(PasswordResetForm):
+    """Django's reset request, sending at most `account_mail.MAIL_BUDGET` links per address and window."""
+
+    def get_users(self, email: str) -> Any:
+        from .account_mail import mail_budget_take
+
+        users = list(super().get_users(email))
+        if users and not mail_budget_take(kind="password_reset", address=email):
+            return []
+        return users
 
 
 def sent_before(request: HttpRequest) -> bool:

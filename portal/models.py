@@ -82,6 +82,11 @@ class User(AbstractBaseUser, PermissionsMixin):  # type: ignore[django-manager-m
         help_text="Set for platform staff; it opens Django's admin site.",
     )
     is_active = models.BooleanField("active", default=True)
+    awaiting_confirmation = models.BooleanField(
+        "awaiting email confirmation",
+        default=False,
+        help_text="Signed up, not yet confirmed by the emailed link: inactive until then.",
+    )
     date_joined = models.DateTimeField("date joined", default=timezone.now)
 
     objects: ClassVar[UserManager] = UserManager()

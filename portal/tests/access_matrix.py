@@ -66,6 +66,9 @@ MATRIX: dict[str, Rule] = {
     "site-index": Rule(EVERYONE),
     "home": Rule(SIGNED_IN),
     "sign-up": Rule(EVERYONE),
+    "sign-up-sent": Rule(EVERYONE),
+    # A sign-up link: the page answers anyone (it says whether the link still works); the token decides.
+    "sign-up-confirm": Rule(EVERYONE, kwargs=lambda world: {"uidb64": "MQ", "token": "confirm"}),
     "login": Rule(EVERYONE),
     "logout": Rule(EVERYONE, method="post"),
     "password_change": Rule(SIGNED_IN),
