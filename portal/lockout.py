@@ -60,8 +60,8 @@ class LockedOut(ApplicationError):
         self.until = until
         at = timezone.localtime(until, timezone.get_fixed_timezone(0)).strftime("%H:%M")
         super().__init__(
-            f"Too many tries. For your safety, this is paused for this account and this address until {at} UTC "
-            f"(about {minutes_left(until)} minutes). Try again after that. If you have forgotten your password, "
+            f"Too many tries. For your safety, trying is paused for this account or from this address until {at} UTC "
+            f"(in about {minutes_left(until)} minutes). Try again after that. If you have forgotten your password, "
             "reset it then; if you think someone else is trying to get in, tell platform staff, who can also "
             "lift the pause."
         )
