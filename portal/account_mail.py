@@ -30,7 +30,7 @@ class SignUpConfirmationTokenGenerator(PasswordResetTokenGenerator):
 
     key_salt = "portal.account_mail.SignUpConfirmationTokenGenerator"
 
-    def _make_hash_value(self, user: User, timestamp: int) -> str:  # type: ignore[override]
+    def _make_hash_value(self, user: User, timestamp: int) -> str:
         return f"{user.pk}{user.password}{user.awaiting_confirmation}{user.email}{timestamp}"
 
 
