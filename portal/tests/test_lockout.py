@@ -18,6 +18,8 @@ from portal.tests.signing_in import VERIFY_PATH, sign_in_verified, totp_code, to
 
 pytestmark = pytest.mark.django_db
 LOGIN = "/accounts/login/"
+# The admin's list of counted failures: session, person, groups, permissions, counts and the rows.
+QUERIES_OF_THE_LOCKOUT_LIST = 10
 
 
 def _fail(client: Client, email: str, times: int, path: str = LOGIN, **extra: Any) -> list[int]:
@@ -137,3 +139,23 @@ def test_only_platform_staff_may_lift_a_lockout(client: Client) -> None:
         lockout_clear(attempt=attempt, actor=ComplianceStaffFactory())
     assert AccessAttempt.objects.filter(pk=attempt.pk).exists()
     assert not AuditEntry.objects.filter(action="auth.lockout_clear").exists()
+
+
+def _attempt(number: int) -> AccessAttempt:
+    return AccessAttempt.objects.create(
+        username=f"person{number}@example.test", ip_address=f"192.0.2.{number}", user_agent="test", get_data="",
+        post_data="", http_accept="*/*", path_info=LOGIN, failures_since_start=10, attempt_time=timezone.now(),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("rows", [2, 7])
+def test_the_lockout_list_costs_the_same_queries_for_more_rows(
+    client: Client, rows: int, django_assert_num_queries: Any
+) -> None:
+    admin = sign_in_verified(Client(REMOTE_ADDR="198.51.100.10"), PlatformStaffFactory())
+    for number in range(rows):
+        _attempt(number)
+    with django_assert_num_queries(QUERIES_OF_THE_LOCKOUT_LIST):
+        response = admin.get("/admin/axes/accessattempt/")
+    assert response.status_code == 200
+    assert all(f"person{number}@example.test" in response.content.decode() for number in range(rows))
