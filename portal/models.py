@@ -7,9 +7,10 @@ import zoneinfo
 from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.hashers import check_password, get_hasher
 from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -81,6 +82,11 @@ class User(AbstractBaseUser, PermissionsMixin):  # type: ignore[django-manager-m
         help_text="Set for platform staff; it opens Django's admin site.",
     )
     is_active = models.BooleanField("active", default=True)
+    awaiting_confirmation = models.BooleanField(
+        "awaiting email confirmation",
+        default=False,
+        help_text="Signed up, not yet confirmed by the emailed link: inactive until then.",
+    )
     date_joined = models.DateTimeField("date joined", default=timezone.now)
 
     objects: ClassVar[UserManager] = UserManager()
@@ -102,6 +108,25 @@ class User(AbstractBaseUser, PermissionsMixin):  # type: ignore[django-manager-m
     def clean(self) -> None:
         super().clean()
         self.email = self.__class__.objects.normalize_email(self.email).lower()
+
+    def check_password(self, raw_password: str | None) -> bool:
+        """Return True when `raw_password` is this person's; an outdated hash is replaced, on the trail.
+
+        Django rehashes on a successful check when the hash is not the first hasher's (Argon2) or its
+        parameters are out of date; the new hash and its entry commit together, saying only that it happened.
+        """
+
+        def rehash(raw: str | None) -> None:
+            from compliance.audit import audit_append
+
+            with transaction.atomic():
+                self.set_password(raw)
+                self._password = None  # Django's own setter clears it: nothing to send password_changed for
+                self.save(update_fields=["password"])
+                hasher = get_hasher().algorithm
+                audit_append(action="account.password_rehash", actor=self, target=self, data={"hasher": hasher})
+
+        return check_password(raw_password, self.password, rehash)
 
     def get_full_name(self) -> str:
         """Return the person's name, or their email address when they gave none."""

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 
-from compliance.audit import audit_append
+from compliance.audit import Actor, audit_append
 from portal.errors import ApplicationError, Conflict, PermissionDenied
 
 from .models import COMPLIANCE_STAFF_GROUP, PLATFORM_STAFF_GROUP, User
@@ -32,6 +33,59 @@ def user_sign_up(*, email: str, password: str, full_name: str = "", ip: str | No
             code="duplicate",
             fields={"email": ["This email address already has an account."]},
         ) from exc
+    return user
+
+
+def user_sign_up_request(*, email: str, password: str, full_name: str = "", ip: str | None = None) -> None:
+    """Start a sign-up from the public form: the answer is the same whether or not the address has an account.
+
+    A new address gets an inactive account and a link to confirm it; an address that has an account
+    gets an email saying so (its account untouched); one that signed up and never confirmed gets the
+    account replaced by this attempt, and a new link (the old one stops working). Emails leave after commit.
+    """
+    from . import account_mail
+
+    try:
+        _sign_up_request(email=email, password=password, full_name=full_name, ip=ip, mail=account_mail)
+    except IntegrityError:
+        return  # the same new address, signed up twice at once: the other request sends the link
+
+
+def _sign_up_request(*, email: str, password: str, full_name: str, ip: str | None, mail: Any) -> None:
+    account_mail = mail
+    with transaction.atomic():
+        existing = User.objects.select_for_update().filter(email__iexact=email).first()
+        if existing is not None and not existing.awaiting_confirmation:
+            make_password(password)  # the same work as a new account, so timing tells nothing either
+            audit_append(action="user.sign_up_existing", actor=Actor.system("anonymous"), target=existing, ip=ip)
+            account_mail.send_already_have_an_account(existing)
+            return
+        if existing is not None:
+            existing.full_name = full_name
+            existing.set_password(password)
+            existing.full_clean(exclude=["password"])
+            existing.save(update_fields=["full_name", "password"])
+            user = existing
+        else:
+            user = User.objects.create_user(
+                email=email, password=password, full_name=full_name, is_active=False, awaiting_confirmation=True
+            )
+        audit_append(action="user.sign_up", actor=Actor.system("anonymous"), target=user, ip=ip)
+        account_mail.send_sign_up_confirmation(user)
+
+
+def user_confirm_sign_up(*, user: User, ip: str | None = None) -> User:
+    """Open the account whose emailed link was followed (its view checked the token) and return it."""
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        if not user.awaiting_confirmation:
+            raise ApplicationError(
+                "This link was already used or has expired. Sign in, or create your account again.", code="link_used"
+            )
+        user.is_active = True
+        user.awaiting_confirmation = False
+        user.save(update_fields=["is_active", "awaiting_confirmation"])
+        audit_append(action="user.sign_up_confirm", actor=user, target=user, ip=ip)
     return user
 
 
@@ -104,9 +158,10 @@ def user_deactivate(*, user: User, actor: Any, ip: str | None = None) -> User:
         )
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
-        if user.is_active:
+        if user.is_active or user.awaiting_confirmation:
             user.is_active = False
-            user.save(update_fields=["is_active"])
+            user.awaiting_confirmation = False  # an unconfirmed sign-up's link must not reopen it
+            user.save(update_fields=["is_active", "awaiting_confirmation"])
             audit_append(action="user.deactivate", actor=actor, target=user, ip=ip)
         sessions_end(user=user, reason=Reason.DEACTIVATED, actor=actor, ip=ip)
     return user

@@ -18,6 +18,12 @@ urlpatterns = [
     path("", views.site_index, name="site-index"),
     path("home/", views.home, name="home"),
     path("accounts/sign-up/", views.sign_up, name="sign-up"),
+    path("accounts/sign-up/sent/", views.sign_up_sent, name="sign-up-sent"),
+    path("accounts/sign-up/confirm/<uidb64>/<token>/", views.sign_up_confirm, name="sign-up-confirm"),
+    # Reset requests: counted by the lockout, and a bounded number of emails per address.
+    path("accounts/password_reset/", views.PasswordResetView.as_view(), name="password_reset"),
+    # Django's sign-in page with the portal's form: under the lockout, the password's length bounded.
+    path("accounts/login/", views.SignInView.as_view(), name="login"),
     # Django's own views for these two save the password without an audit entry; these go through the service.
     # Sign-in records "keep me signed in" (portal/sessions/policy.py decides who may be kept).
     path("accounts/login/", LoginView.as_view(), name="login"),

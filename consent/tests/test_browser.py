@@ -16,6 +16,7 @@ from consent.models import ConsentGrant
 from consent.receipts import receipt_verifies
 from portal.management.commands.seed_demo import DEMO_API_KEY
 from portal.tests.factories import PASSWORD, UserFactory
+from portal.tests.signing_in import confirm_sign_up
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -46,6 +47,8 @@ def _sign_up(page: Any, email: str) -> None:
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Password again").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your email")
+    confirm_sign_up(page, email)
     expect(page.get_by_role("heading", level=1)).to_have_text("My banks")
 
 

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "guardian",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "axes",
     "django_celery_beat",
     "compliance",
     "partners",
@@ -107,12 +108,29 @@ CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
 AUTH_USER_MODEL = "portal.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out account or address before any password is checked (portal/lockout.py).
+    "portal.lockout.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
+# Argon2id first: new passwords and every older hash, at its owner's next sign-in, are stored with it;
+# PBKDF2 stays so that hashes made before verify (and are then rehashed).
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+]
+# Passphrases welcome: at least 12 characters, at most PORTAL_PASSWORD_MAX_LENGTH (the forms refuse
+# longer ones before any hashing, so a megabyte "password" costs nothing).
+PORTAL_PASSWORD_MIN_LENGTH = 12
+PORTAL_PASSWORD_MAX_LENGTH = 1024
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "portal.validators.MaximumLengthValidator", "OPTIONS": {"max_length": PORTAL_PASSWORD_MAX_LENGTH}},
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": PORTAL_PASSWORD_MIN_LENGTH},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -245,6 +263,24 @@ SESSION_COOKIE_AGE = 14 * 24 * 3600  # the longest any session lasts (kept signe
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
+# --- The lockout (issue 10): 10 tries per account and per address in 30 minutes -----------------
+# django-axes counts failed sign-ins (portal and admin) and wrong codes in the database, so every
+# process sees the same count; reset requests and sign-ups are counted in the shared cache. The rules
+# and the answer a locked-out person gets are in `portal/lockout.py`.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = 10
+AXES_COOLOFF_TIME = timedelta(minutes=30)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locked is enough
+AXES_CLIENT_IP_CALLABLE = "portal.requests.client_ip"  # the address our trusted proxies saw, nothing a client wrote
+AXES_USERNAME_CALLABLE = "portal.lockout.attempted_username"
+AXES_LOCKOUT_CALLABLE = "portal.lockout.lockout_response"
+# Tries while locked out are refused without being counted, so the time the page promises holds.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_ENABLE_ADMIN = False  # the portal registers its own read-only admin (portal/admin.py)
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "password", "code", "csrfmiddlewaretoken", "once"]
+AXES_VERBOSE = False  # the audit trail already records each failure
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+
 # --- Celery -----------------------------------------------------------------------------------
 # The filesystem broker is the zero-install default; CELERY_BROKER_URL points at Redis or RabbitMQ.
 
@@ -357,7 +393,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    # axes says at INFO every sign-in and clean-up; failures and lockouts (WARNING) still show.
+    "loggers": {"django.db.backends": {"level": "INFO"}, "axes": {"level": "WARNING"}},
 }
 CSRF_FAILURE_VIEW = "portal.views.csrf_failure"
 PORTAL_SITE_URL = env.str("PORTAL_SITE_URL", default="http://127.0.0.1:8000")

@@ -79,6 +79,9 @@ MATRIX: dict[str, Rule] = {
     "site-index": Rule(EVERYONE),
     "home": Rule(SIGNED_IN),
     "sign-up": Rule(EVERYONE),
+    "sign-up-sent": Rule(EVERYONE),
+    # A sign-up link: the page answers anyone (it says whether the link still works); the token decides.
+    "sign-up-confirm": Rule(EVERYONE, kwargs=lambda world: {"uidb64": "MQ", "token": "confirm"}),
     "login": Rule(EVERYONE),
     "logout": Rule(EVERYONE, method="post"),
     "password_change": Rule(SIGNED_IN),
@@ -270,6 +273,9 @@ STAFF_READS_IN_ADMIN = frozenset(
         "partners_termsacceptance",
         "partners_invitation",
         "partners_webhookendpoint",
+        # The lockout's records (django-axes): read, and lifted by an audited action.
+        "axes_accessattempt",
+        "axes_accesslog",
     }
 )
 ADMIN_READ_PAGES = ("changelist", "change", "history")

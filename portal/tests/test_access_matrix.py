@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from axes.models import AccessAttempt, AccessLog
 from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 from django.urls import NoReverseMatch, path, reverse
@@ -113,6 +114,12 @@ def world(db: None) -> World:
     keys = {BANK_A: api_key_for(bank_a), BANK_B: api_key_for(bank_b)}
     published_scope(bank_b, "savings.read")  # something to link bank B for
     WorkerHeartbeat.objects.create(hostname="matrix", last_seen=timezone.now())  # /healthz answers 200
+    # One counted failure and one sign-in, so the lockout's admin pages have a row to open.
+    AccessAttempt.objects.create(username="someone@example.test", ip_address="192.0.2.1", user_agent="matrix",
+                                 get_data="", post_data="", http_accept="*/*", path_info="/accounts/login/",
+                                 failures_since_start=1, attempt_time=timezone.now())  # fmt: skip
+    AccessLog.objects.create(username="someone@example.test", ip_address="192.0.2.1", user_agent="matrix",
+                             http_accept="*/*", path_info="/accounts/login/", attempt_time=timezone.now())  # fmt: skip
     capability_a = capability_for(bank_a)
     # Current terms that bank A accepted, so that the admin's terms pages have a row to show.
     terms = terms_publish(title="Usage terms", body="Be good.", actor=None)
