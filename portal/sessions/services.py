@@ -52,7 +52,7 @@ class SessionState:
 
 def state_of(session: SessionBase) -> SessionState | None:
     """Return the state kept in `session`, or None when it has none (or one this code cannot read)."""
-    raw = session.get(STATE_KEY)
+    raw: Any = session.get(STATE_KEY)
     try:
         return SessionState(
             kind=UserSession.Kind(raw["kind"]),

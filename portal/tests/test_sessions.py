@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,10 +36,10 @@ class Clock:
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     clock = Clock()
     monkeypatch.setattr(timezone, "now", lambda: clock.now)
-    yield clock
+    return clock
 
 
 def _signed_in(user: User, **headers: Any) -> Client:
@@ -273,3 +272,14 @@ def test_deactivating_a_person_ends_every_session_at_once() -> None:
         str(person.pk),
     )
     assert not _is_signed_in(first)
+
+
+def test_a_session_past_its_limits_is_not_listed_as_signed_in(clock: Clock) -> None:
+    staff = PlatformStaffFactory()
+    _signed_in(staff)
+    clock.advance(minutes=10)
+    now_here = _signed_in(staff)
+    clock.advance(minutes=6)  # the first is 16 minutes idle, this one 6
+    html = now_here.get("/accounts/sessions/").content.decode()
+    assert html.count('class="card session') == 1
+    assert "You are not signed in anywhere else." in html

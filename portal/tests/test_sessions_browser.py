@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -36,8 +35,7 @@ def phone(browser: Any, live_server: Any) -> Iterator[Any]:
 
 
 def _save(page: Any, name: str) -> None:
-    path = screenshot(page, name)
-    shutil.copy(path, f"/tmp/sessions-{name}.png")
+    screenshot(page, f"sessions-{name}")
 
 
 def test_sign_out_everywhere_else_signs_the_other_browser_out(page: Any, phone: Any) -> None:
