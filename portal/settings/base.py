@@ -242,8 +242,6 @@ MIDDLEWARE.insert(
 # The database engine: every session has a row, which `portal.UserSession` points at.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_AGE = 14 * 24 * 3600  # the longest any session lasts (kept signed in); the policy cuts the rest
-SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SAMESITE = "Lax"
 
 # --- Celery -----------------------------------------------------------------------------------
 # The filesystem broker is the zero-install default; CELERY_BROKER_URL points at Redis or RabbitMQ.

@@ -283,3 +283,19 @@ def test_a_session_past_its_limits_is_not_listed_as_signed_in(clock: Clock) -> N
     html = now_here.get("/accounts/sessions/").content.decode()
     assert html.count('class="card session') == 1
     assert "You are not signed in anywhere else." in html
+
+
+def test_activity_is_written_at_most_once_a_minute_and_checking_costs_no_query(clock: Clock) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    user = UserFactory()
+    client = _signed_in(user)
+    row = UserSession.objects.get(user=user)
+    clock.advance(seconds=59)
+    with CaptureQueriesContext(connection) as queries:
+        assert _is_signed_in(client, "/me/")
+    assert not [query for query in queries if "portal_usersession" in query["sql"] or "UPDATE" in query["sql"]]
+    clock.advance(seconds=1)
+    assert _is_signed_in(client, "/me/")
+    assert UserSession.objects.get(pk=row.pk).last_seen == clock.now
