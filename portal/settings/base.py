@@ -278,6 +278,8 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "portal.tasks.worker_heartbeat", "schedule": timedelta(seconds=30)},
+    # Sessions past their limits that never came back (each would end at its next request anyway).
+    "portal-sessions-sweep": {"task": "portal.tasks.sessions_sweep", "schedule": timedelta(minutes=10)},
     "consent-expire-due-grants": {"task": "consent.tasks.expire_due_grants", "schedule": timedelta(hours=1)},
     "consent-send-expiry-reminders": {
         "task": "consent.tasks.send_expiry_reminders",

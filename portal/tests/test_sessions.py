@@ -299,3 +299,23 @@ def test_activity_is_written_at_most_once_a_minute_and_checking_costs_no_query(c
     clock.advance(seconds=1)
     assert _is_signed_in(client, "/me/")
     assert UserSession.objects.get(pk=row.pk).last_seen == clock.now
+
+
+def test_the_sweep_ends_sessions_past_their_limits_that_never_came_back(clock: Clock) -> None:
+    from portal.tasks import sessions_sweep
+
+    staff, kept, browser = PlatformStaffFactory(), UserFactory(), UserFactory()
+    idle_staff = _signed_in(staff)
+    clock.advance(minutes=10)
+    busy_staff = _signed_in(staff)
+    kept_client = Client()
+    kept_client.post(LOGIN, {"username": kept.email, "password": PASSWORD, "keep_signed_in": "on"})
+    browser_client = _signed_in(browser)
+    clock.advance(minutes=6)  # the first staff session is 16 minutes idle; the others are not over
+    assert sessions_sweep() == 1
+    assert not Session.objects.filter(session_key=idle_staff.session.session_key).exists()
+    assert _is_signed_in(busy_staff)
+    clock.advance(hours=2)  # the browser session is 2 hours idle and the staff one too; kept ones have no idle limit
+    assert sessions_sweep() == 2
+    assert _is_signed_in(kept_client)
+    assert not _is_signed_in(browser_client)
