@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.base import SessionBase
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -27,6 +28,7 @@ from portal.requests import client_ip, user_agent
 from .devices import device_summary
 from .policy import LIMITS, Ending, kind_now, session_kind
 
+SWEEP_BATCH = 5000  # sessions one sweep ends at most; the next sweep takes the rest
 STATE_KEY = "portal_session"  # {"kind", "since", "seen"}: the kind and two times as Unix seconds
 
 
@@ -52,7 +54,7 @@ class SessionState:
 
 def state_of(session: SessionBase) -> SessionState | None:
     """Return the state kept in `session`, or None when it has none (or one this code cannot read)."""
-    raw = session.get(STATE_KEY)
+    raw: Any = session.get(STATE_KEY)
     try:
         return SessionState(
             kind=UserSession.Kind(raw["kind"]),
@@ -150,6 +152,25 @@ def sessions_end(
                 data={"reason": reason, "count": len(keys)},
                 ip=ip,
             )
+    return len(keys)
+
+
+def sessions_sweep(*, now: datetime) -> int:
+    """End every session past its limits that has not been back since, and return how many.
+
+    Housekeeping, like Django's `clearsessions`: such a session would end at its next request anyway
+    (and is audited then); this keeps the tables small and the person's sessions page exact.
+    """
+    over = Q()
+    for kind, limits in LIMITS.items():
+        past = Q(created__lte=now - limits.total)
+        if limits.idle is not None:
+            past |= Q(last_seen__lte=now - limits.idle)
+        over |= Q(kind=kind) & past
+    keys = list(UserSession.objects.filter(over).values_list("session_id", flat=True)[:SWEEP_BATCH])
+    store = _session_store()
+    for key in keys:
+        store.delete(key)
     return len(keys)
 
 

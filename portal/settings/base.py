@@ -260,8 +260,6 @@ MIDDLEWARE.insert(
 # The database engine: every session has a row, which `portal.UserSession` points at.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_AGE = 14 * 24 * 3600  # the longest any session lasts (kept signed in); the policy cuts the rest
-SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SAMESITE = "Lax"
 
 # --- The lockout (issue 10): 10 tries per account and per address in 30 minutes -----------------
 # django-axes counts failed sign-ins (portal and admin) and wrong codes in the database, so every
@@ -316,6 +314,8 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "portal.tasks.worker_heartbeat", "schedule": timedelta(seconds=30)},
+    # Sessions past their limits that never came back (each would end at its next request anyway).
+    "portal-sessions-sweep": {"task": "portal.tasks.sessions_sweep", "schedule": timedelta(minutes=10)},
     "consent-expire-due-grants": {"task": "consent.tasks.expire_due_grants", "schedule": timedelta(hours=1)},
     "consent-send-expiry-reminders": {
         "task": "consent.tasks.send_expiry_reminders",

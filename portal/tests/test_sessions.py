@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,7 +36,7 @@ class Clock:
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     clock = Clock()
     monkeypatch.setattr(timezone, "now", lambda: clock.now)
     return clock
@@ -273,3 +272,50 @@ def test_deactivating_a_person_ends_every_session_at_once() -> None:
         str(person.pk),
     )
     assert not _is_signed_in(first)
+
+
+def test_a_session_past_its_limits_is_not_listed_as_signed_in(clock: Clock) -> None:
+    staff = PlatformStaffFactory()
+    _signed_in(staff)
+    clock.advance(minutes=10)
+    now_here = _signed_in(staff)
+    clock.advance(minutes=6)  # the first is 16 minutes idle, this one 6
+    html = now_here.get("/accounts/sessions/").content.decode()
+    assert html.count('class="card session') == 1
+    assert "You are not signed in anywhere else." in html
+
+
+def test_activity_is_written_at_most_once_a_minute_and_checking_costs_no_query(clock: Clock) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    user = UserFactory()
+    client = _signed_in(user)
+    row = UserSession.objects.get(user=user)
+    clock.advance(seconds=59)
+    with CaptureQueriesContext(connection) as queries:
+        assert _is_signed_in(client, "/me/")
+    assert not [query for query in queries if "portal_usersession" in query["sql"] or "UPDATE" in query["sql"]]
+    clock.advance(seconds=1)
+    assert _is_signed_in(client, "/me/")
+    assert UserSession.objects.get(pk=row.pk).last_seen == clock.now
+
+
+def test_the_sweep_ends_sessions_past_their_limits_that_never_came_back(clock: Clock) -> None:
+    from portal.tasks import sessions_sweep
+
+    staff, kept, browser = PlatformStaffFactory(), UserFactory(), UserFactory()
+    idle_staff = _signed_in(staff)
+    clock.advance(minutes=10)
+    busy_staff = _signed_in(staff)
+    kept_client = Client()
+    kept_client.post(LOGIN, {"username": kept.email, "password": PASSWORD, "keep_signed_in": "on"})
+    browser_client = _signed_in(browser)
+    clock.advance(minutes=6)  # the first staff session is 16 minutes idle; the others are not over
+    assert sessions_sweep() == 1
+    assert not Session.objects.filter(session_key=idle_staff.session.session_key).exists()
+    assert _is_signed_in(busy_staff)
+    clock.advance(hours=2)  # the browser session is 2 hours idle and the staff one too; kept ones have no idle limit
+    assert sessions_sweep() == 2
+    assert _is_signed_in(kept_client)
+    assert not _is_signed_in(browser_client)
