@@ -26,6 +26,7 @@ urlpatterns = [
     path("favicon.ico", favicon, name="favicon"),
     path("", include("partners.urls")),
     path("", include("delivery.urls")),
+    path("", include("compliance.bank_urls")),
     path("me/", include("consent.urls")),
     path("compliance/", include("compliance.urls")),
     path("admin/", admin.site.urls),

@@ -61,6 +61,20 @@ def _admin_object_kwargs(app_label: str, model_name: str) -> Callable[[Any], dic
     return kwargs
 
 
+def _entry_about(partner: Any) -> int:
+    """Return the id of the oldest audit entry about `partner` (the world's making of it writes some)."""
+    from compliance.models import AuditEntry
+
+    return AuditEntry.objects.filter(partner_id=partner.pk).order_by("pk").values_list("pk", flat=True)[0]
+
+
+def _verification_run() -> int:
+    """Return the id of a verification run (one waiting for a worker is enough to show)."""
+    from compliance.models import VerificationRun
+
+    return VerificationRun.objects.get_or_create(pk=1)[0].pk
+
+
 # Keyed by the route's qualified name; "admin:*" covers every admin page.
 MATRIX: dict[str, Rule] = {
     "site-index": Rule(EVERYONE),
@@ -197,6 +211,16 @@ MATRIX: dict[str, Rule] = {
     "compliance:grant-changes": Rule(frozenset({COMPLIANCE})),
     "compliance:home": Rule(frozenset({COMPLIANCE})),
     "compliance:verify": Rule(frozenset({COMPLIANCE}), method="post"),
+    "compliance:export": Rule(frozenset({COMPLIANCE})),
+    "compliance:entry": Rule(frozenset({COMPLIANCE}), kwargs=lambda world: {"pk": _entry_about(world.bank_a)}),
+    "compliance:verification": Rule(frozenset({COMPLIANCE}), kwargs=lambda world: {"pk": _verification_run()}),
+    "compliance:verification-status": Rule(frozenset({COMPLIANCE}), kwargs=lambda world: {"pk": _verification_run()}),
+    # A bank's slice of the trail: its compliance contact only (others of bank A get 403 for their role).
+    "bank_trail:trail": Rule(frozenset({CONTACT_A}), kwargs=lambda world: {"slug": world.bank_a.slug}),
+    "bank_trail:export": Rule(frozenset({CONTACT_A}), kwargs=lambda world: {"slug": world.bank_a.slug}),
+    "bank_trail:entry": Rule(
+        frozenset({CONTACT_A}), kwargs=lambda world: {"slug": world.bank_a.slug, "pk": _entry_about(world.bank_a)}
+    ),
     "api-partner": Rule(frozenset({BANK_A, BANK_B}), api=True),
     "api-scopes": Rule(frozenset({BANK_A, BANK_B}), api=True),
     "api-scope": Rule(frozenset({BANK_A}), api=True, kwargs=lambda world: {"code": world.scope_a.code}),
