@@ -97,7 +97,9 @@ def test_a_date_range_is_inclusive_of_its_days_and_cut_exactly(world: TrailWorld
         ({"before": "99999999999999999999999"}, "before", "max_value"),
     ],
 )
-def test_bad_filters_are_form_errors_with_a_code(world: TrailWorld, data: dict[str, str], field: str, code: str) -> None:
+def test_bad_filters_are_form_errors_with_a_code(
+    world: TrailWorld, data: dict[str, str], field: str, code: str
+) -> None:
     form = _form(world, **data)
     assert not form.is_valid()
     assert [error.code for error in form.errors.as_data()[field]] == [code]
@@ -166,7 +168,7 @@ def test_detail_names_an_entry_edited_behind_the_trails_back(world: TrailWorld) 
 
 
 def test_csv_export_streams_every_entry_formula_safe_and_is_audited(world: TrailWorld) -> None:
-    audit_append(action="test.csv", actor=world.officer, target=world.bank_a, data={"note": "=HYPERLINK(\"x\")"})
+    audit_append(action="test.csv", actor=world.officer, target=world.bank_a, data={"note": '=HYPERLINK("x")'})
     trail = TrailFilter(kind=EVERYTHING, action="test.csv")
     response = trail_export(entries=trail_entries(trail), trail=trail, actor=world.officer, ip="198.51.100.4")
     assert response.streaming and response["Content-Type"].startswith("text/csv")
