@@ -10,8 +10,8 @@ MANAGE_MEMBERS = "partners.manage_members"
 VIEW_TRAIL = "partners.view_trail"
 
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
-    PartnerMembership.Role.MANAGER: ("view_partner", "manage_partner", "manage_members"),
+    PartnerMembership.Role.MANAGER: ("view_partner", "manage_partner", "manage_members", "view_trail"),
     PartnerMembership.Role.DEVELOPER: ("view_partner", "manage_partner"),
-    # The bank's compliance contact reads the bank's slice of the audit trail (read-only, own bank only).
+    # The compliance contact (and the managers, who may do everything) read the bank's slice of the trail.
     PartnerMembership.Role.COMPLIANCE: ("view_partner", "view_trail"),
 }

@@ -32,7 +32,7 @@ class BankAction(models.TextChoices):
 
 # Guardian holds each member's permissions on their bank (`assign_perm` only in services/members);
 # this says which of those permissions each action needs. `manage_members` is the managers' own,
-# `view_trail` the compliance contact's.
+# `view_trail` the compliance contact's and the managers'.
 ACTION_PERMISSION: dict[BankAction, str] = {
     BankAction.VIEW: "view_partner",
     BankAction.MANAGE_CATALOG: "manage_partner",

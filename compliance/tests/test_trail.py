@@ -49,7 +49,7 @@ PEOPLE_ENTRIES = ("alice_grant", "officer_on_a", "bob_grant", "officer_on_b", "a
 def test_the_switch_people_machine_everything(world: TrailWorld) -> None:
     assert _found(_filter(world)) == world.ids(*PEOPLE_ENTRIES)  # people's actions by default
     assert _found(_filter(world, kind=MACHINE)) == world.ids("machine_on_a", "system_expiry", "machine_on_b")
-    assert _found(_filter(world, kind=EVERYTHING)) == set(e.pk for e in world.named.values())
+    assert _found(_filter(world, kind=EVERYTHING)) == {e.pk for e in world.named.values()}
 
 
 @pytest.mark.parametrize(
@@ -118,15 +118,20 @@ def test_keyset_pages_walk_older_and_newer_without_repeats_or_gaps() -> None:
     ids = [audit_append(action="test.page").pk for _ in range(7)]
     entries = trail_entries(TrailFilter(kind=EVERYTHING, action="test.page"))
     first = trail_page(entries, size=3)
-    assert [e.pk for e in first.entries] == ids[6:3:-1] and first.is_first and first.newer is None
+    assert [e.pk for e in first.entries] == ids[6:3:-1]
+    assert first.is_first
+    assert first.newer is None
     second = trail_page(entries, before=first.older, size=3)
-    assert [e.pk for e in second.entries] == ids[3:0:-1] and second.newer == ids[3]
+    assert [e.pk for e in second.entries] == ids[3:0:-1]
+    assert second.newer == ids[3]
     third = trail_page(entries, before=second.older, size=3)
-    assert [e.pk for e in third.entries] == [ids[0]] and third.older is None
+    assert [e.pk for e in third.entries] == [ids[0]]
+    assert third.older is None
     # Back to newer: the page just newer than the third is the second, then the first (a partial page).
     assert [e.pk for e in trail_page(entries, after=third.newer, size=3).entries] == ids[3:0:-1]
     back = trail_page(entries, after=second.newer, size=3)
-    assert [e.pk for e in back.entries] == ids[6:3:-1] and back.is_first
+    assert [e.pk for e in back.entries] == ids[6:3:-1]
+    assert back.is_first
     # Entries appended meanwhile do not shift the older pages.
     audit_append(action="test.page")
     assert [e.pk for e in trail_page(entries, before=first.older, size=3).entries] == ids[3:0:-1]
@@ -142,9 +147,11 @@ def test_detail_splits_the_change_redacts_and_shows_the_request_and_seal(world: 
               "user_agent": "Firefox/140", "note": "renamed"},
     )  # fmt: skip
     detail = entry_detail(pk=entry.pk)
-    assert detail is not None and detail.seal == UNSEALED
+    assert detail is not None
+    assert detail.seal == UNSEALED
     assert [(c.field, c.before, c.after) for c in detail.changes] == [("name", "Old", "New")]
-    assert ("api_token", "[redacted]") in detail.details and ("note", "renamed") in detail.details
+    assert ("api_token", "[redacted]") in detail.details
+    assert ("note", "renamed") in detail.details
     assert "tok_live_secret" not in str(detail.details)
     assert detail.request == [("user_agent", "Firefox/140")]
     from compliance.audit import audit_seal
@@ -171,18 +178,23 @@ def test_csv_export_streams_every_entry_formula_safe_and_is_audited(world: Trail
     audit_append(action="test.csv", actor=world.officer, target=world.bank_a, data={"note": '=HYPERLINK("x")'})
     trail = TrailFilter(kind=EVERYTHING, action="test.csv")
     response = trail_export(entries=trail_entries(trail), trail=trail, actor=world.officer, ip="198.51.100.4")
-    assert response.streaming and response["Content-Type"].startswith("text/csv")
+    assert response.streaming
+    assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))  # type: ignore[arg-type]
-    assert rows[0][:3] == ["id", "position", "created_at"] and len(rows) == 2
+    assert rows[0][:3] == ["id", "position", "created_at"]
+    assert len(rows) == 2
     assert rows[1][rows[0].index("data")].startswith('{"note":"=HYPERLINK')  # inside JSON: not a formula
     export = AuditEntry.objects.filter(action="audit.export").get()
-    assert export.data == {"filter": {"kind": "all", "action": "test.csv"}} and export.ip == "198.51.100.4"
+    assert export.data == {"filter": {"kind": "all", "action": "test.csv"}}
+    assert export.ip == "198.51.100.4"
 
 
 @pytest.mark.parametrize("value", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"])
 def test_a_cell_that_would_run_as_a_formula_is_quoted(value: str) -> None:
     assert safe_cell(value) == "'" + value
-    assert safe_cell("plain") == "plain" and safe_cell(-5) == "-5" and safe_cell(None) == ""
+    assert safe_cell("plain") == "plain"
+    assert safe_cell(-5) == "-5"
+    assert safe_cell(None) == ""
 
 
 def test_csv_lines_read_in_chunks(world: TrailWorld, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -32,7 +32,8 @@ def _start(client: Client, django_capture_on_commit_callbacks: Any) -> tuple[Ver
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = client.post("/compliance/verify/")
     run = VerificationRun.objects.get()
-    assert response.status_code == 302 and response["Location"] == f"/compliance/verify/{run.pk}/"
+    assert response.status_code == 302
+    assert response["Location"] == f"/compliance/verify/{run.pk}/"
     return run, callbacks
 
 
@@ -51,16 +52,20 @@ def test_the_button_queues_a_run_and_the_page_shows_its_progress_then_the_result
     assert len(callbacks) == 1  # the job is sent after commit, once
     assert AuditEntry.objects.filter(action="audit.verify_requested", target_id=str(run.pk)).exists()
     page = officer.get(f"/compliance/verify/{run.pk}/").content.decode()
-    assert '<progress id="verification-progress" max="100" value="0">' in page and "js/verification.js" in page
+    assert '<progress id="verification-progress" max="100" value="0">' in page
+    assert "js/verification.js" in page
     assert officer.get(f"/compliance/verify/{run.pk}/status/").json() == {
         "status": "queued", "status_label": "Waiting for a worker", "checked": 0, "total": 0, "percent": 0,
         "finished": False,
     }  # fmt: skip
     verification_run(run_id=run.pk)  # what the worker does with the job
     status = officer.get(f"/compliance/verify/{run.pk}/status/").json()
-    assert status["finished"] and status["percent"] == 100 and status["checked"] >= 6
+    assert status["finished"]
+    assert status["percent"] == 100
+    assert status["checked"] >= 6
     page = officer.get(f"/compliance/verify/{run.pk}/").content.decode()
-    assert "The chain is intact" in page and "<progress" not in page
+    assert "The chain is intact" in page
+    assert "<progress" not in page
     assert AuditEntry.objects.filter(action="audit.verify", target_id=str(run.pk)).exists()
     assert verification_run(run_id=run.pk) is None  # a redelivered job does nothing twice
 
@@ -167,9 +172,11 @@ def test_a_real_worker_runs_the_verification(celery_worker_process: Any, client:
     status = wait_for(
         lambda: (body := officer.get(f"/compliance/verify/{run_id}/status/").json())["finished"] and body, timeout=60
     )
-    assert status["status"] == "done" and status["percent"] == 100
+    assert status["status"] == "done"
+    assert status["percent"] == 100
     run = VerificationRun.objects.get(pk=run_id)
     # Every entry was verified, or is counted as waiting: the sequencer seals only below the oldest
     # transaction still running anywhere on the database server, which other sessions may hold back.
-    assert run.ok and run.checked + run.unsealed >= 21, run.reason
+    assert run.ok, run.reason
+    assert run.checked + run.unsealed >= 21
     assert "The chain is intact" in officer.get(f"/compliance/verify/{run_id}/").content.decode()

@@ -16,6 +16,7 @@ from portal.models import User
 from portal.tests.factories import ComplianceStaffFactory, UserFactory
 
 DAY = dt.timedelta(days=1)
+CHANGE = {"before": {"status": "active"}, "after": {"status": "revoked"}}
 
 
 def append_at(moment: dt.datetime, **kwargs: object) -> AuditEntry:
@@ -49,15 +50,15 @@ def trail_world() -> TrailWorld:
     world = TrailWorld(bank_a, bank_b, alice, bob, officer, start)
     system, machine_a = Actor.system("beat"), Actor(type=AuditEntry.ActorType.API_KEY, id="7", label="key of A")
     plan = [
-        ("alice_grant", dict(action="test.grant", actor=alice, target=alice)),
-        ("officer_on_a", dict(action="test.partner_review", actor=officer, target=bank_a)),
-        ("machine_on_a", dict(action="test.event", actor=machine_a, target=bank_a)),
-        ("system_expiry", dict(action="test.expire", actor=system, target=alice)),
-        ("bob_grant", dict(action="test.grant", actor=bob, target=bob)),
-        ("officer_on_b", dict(action="test.partner_review", actor=officer, target=bank_b)),
-        ("alice_revoke", dict(action="test.revoke", actor=alice, target=alice, data={"before": {"status": "active"}, "after": {"status": "revoked"}})),
-        ("machine_on_b", dict(action="test.event", actor=system, target=bank_b)),
-        ("bob_revoke", dict(action="test.revoke", actor=bob, target=bob)),
+        ("alice_grant", {"action": "test.grant", "actor": alice, "target": alice}),
+        ("officer_on_a", {"action": "test.partner_review", "actor": officer, "target": bank_a}),
+        ("machine_on_a", {"action": "test.event", "actor": machine_a, "target": bank_a}),
+        ("system_expiry", {"action": "test.expire", "actor": system, "target": alice}),
+        ("bob_grant", {"action": "test.grant", "actor": bob, "target": bob}),
+        ("officer_on_b", {"action": "test.partner_review", "actor": officer, "target": bank_b}),
+        ("alice_revoke", {"action": "test.revoke", "actor": alice, "target": alice, "data": CHANGE}),
+        ("machine_on_b", {"action": "test.event", "actor": system, "target": bank_b}),
+        ("bob_revoke", {"action": "test.revoke", "actor": bob, "target": bob}),
     ]  # fmt: skip
     for day, (name, kwargs) in enumerate(plan):
         world.named[name] = append_at(start + day * DAY, **kwargs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -49,11 +50,9 @@ def verification_run(*, run_id: int, interval: float = PROGRESS_EVERY_SECONDS) -
     ).update(status=VerificationRun.Status.RUNNING, checked=0):
         return None
     try:
-        try:
+        # A rewound head makes sealing collide with links already there: verify anyway, which names it.
+        with contextlib.suppress(DatabaseError):
             audit_seal()
-        except DatabaseError:
-            # A rewound head makes sealing collide with links already there: verify anyway, which names it.
-            pass
         report = audit_verify(progress=ProgressRecorder(run_id, interval))
     except Exception as error:
         VerificationRun.objects.filter(pk=run_id).update(

@@ -1,13 +1,14 @@
-"""A bank's own slice of the audit trail, for its compliance contact: read-only, their bank only.
+"""A bank's own slice of the audit trail, for its compliance contact and managers: read-only, their bank only.
 
 The bank comes from the address and must be one of the member's (404 otherwise); reading it needs
-`read_trail` (`partners.policy`, the compliance contact's), refused with 403 and audited. The bank is
+`read_trail` (`partners.policy`: the compliance contact's and the managers'), refused with 403 and audited. The bank is
 forced onto the filter, so nothing in the query string reaches another bank's entries.
 """
 
 from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 
 from partners.policy import BankAction
@@ -32,7 +33,7 @@ def trail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @member_required
-def export(request: HttpRequest, slug: str) -> HttpResponse:
+def export(request: HttpRequest, slug: str) -> HttpResponseBase:
     """Stream the bank's entries the filter selects as CSV (audited, and shown in the bank's slice)."""
     access = _reader(request, slug)
     response = trail_listing_export(request, partner=access.partner)

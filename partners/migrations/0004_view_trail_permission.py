@@ -1,6 +1,6 @@
-"""The compliance contact's `view_trail` permission: read the bank's slice of the audit trail.
+"""The `view_trail` permission of compliance contacts and managers: read the bank's slice of the audit trail.
 
-Contacts who are members already get it on their bank here, as `partners.services.members` gives it
+Contacts and managers who are members already get it on their bank here, as `partners.services.members` gives it
 to new ones. Permissions are otherwise made after migrating, so this one is made here if missing.
 """
 
@@ -21,7 +21,9 @@ def grant_to_contacts(apps: Any, schema_editor: Any) -> None:
     permission, _ = Permission.objects.get_or_create(
         content_type=content_type, codename=CODENAME, defaults={"name": NAME}
     )
-    for partner_id, user_id in Membership.objects.filter(role="compliance").values_list("partner_id", "user_id"):
+    for partner_id, user_id in Membership.objects.filter(role__in=["compliance", "manager"]).values_list(
+        "partner_id", "user_id"
+    ):
         ObjectPermission.objects.get_or_create(permission=permission, user_id=user_id, content_object_id=partner_id)
 
 

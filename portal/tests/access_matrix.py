@@ -23,6 +23,7 @@ BANK_A_READERS = frozenset({BANK_A, DEVELOPER_A, CONTACT_A})
 BANK_A_WRITERS = frozenset({BANK_A, DEVELOPER_A})
 BANK_A_MANAGERS = frozenset({BANK_A})
 BANK_A_ROLES = BANK_A_READERS
+BANK_A_TRAIL_READERS = frozenset({BANK_A, CONTACT_A})  # the bank's slice of the audit trail
 
 
 @dataclass(frozen=True)
@@ -215,11 +216,11 @@ MATRIX: dict[str, Rule] = {
     "compliance:entry": Rule(frozenset({COMPLIANCE}), kwargs=lambda world: {"pk": _entry_about(world.bank_a)}),
     "compliance:verification": Rule(frozenset({COMPLIANCE}), kwargs=lambda world: {"pk": _verification_run()}),
     "compliance:verification-status": Rule(frozenset({COMPLIANCE}), kwargs=lambda world: {"pk": _verification_run()}),
-    # A bank's slice of the trail: its compliance contact only (others of bank A get 403 for their role).
-    "bank_trail:trail": Rule(frozenset({CONTACT_A}), kwargs=lambda world: {"slug": world.bank_a.slug}),
-    "bank_trail:export": Rule(frozenset({CONTACT_A}), kwargs=lambda world: {"slug": world.bank_a.slug}),
+    # A bank's slice of the trail: its compliance contact and managers (a developer gets 403 for their role).
+    "bank_trail:trail": Rule(BANK_A_TRAIL_READERS, kwargs=lambda world: {"slug": world.bank_a.slug}),
+    "bank_trail:export": Rule(BANK_A_TRAIL_READERS, kwargs=lambda world: {"slug": world.bank_a.slug}),
     "bank_trail:entry": Rule(
-        frozenset({CONTACT_A}), kwargs=lambda world: {"slug": world.bank_a.slug, "pk": _entry_about(world.bank_a)}
+        BANK_A_TRAIL_READERS, kwargs=lambda world: {"slug": world.bank_a.slug, "pk": _entry_about(world.bank_a)}
     ),
     "api-partner": Rule(frozenset({BANK_A, BANK_B}), api=True),
     "api-scopes": Rule(frozenset({BANK_A, BANK_B}), api=True),

@@ -45,7 +45,7 @@ class BankAccess:
 
     @property
     def can_read_trail(self) -> bool:
-        """Return True when the member may read the bank's slice of the audit trail: its compliance contact."""
+        """Return True when the member may read the bank's slice of the audit trail (contact and managers)."""
         return BankAction.READ_TRAIL in self.actions
 
     def require(self, action: BankAction) -> None:
