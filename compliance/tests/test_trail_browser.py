@@ -7,8 +7,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from compliance.models import VerificationRun
+from compliance.models import AuditEntry, VerificationRun
 from conftest import screenshot, serious_accessibility_violations
+from consent.services import consent_revoke
+from consent.tests.factories import AccountLinkFactory, ConsentGrantFactory
 from partners.models import PartnerMembership
 from partners.tests.factories import member_of
 from portal.tests.signing_in import sign_in
@@ -32,24 +34,39 @@ def _shots(page: Any, name: str) -> None:
 @pytest.mark.worker
 def test_an_officer_finds_a_revoke_opens_it_and_verifies(page: Any, celery_worker_process: Any) -> None:
     world = trail_world()
+    # Alice and Bob each withdraw a permission at bank A, as they would on their dashboard.
+    grants = [
+        ConsentGrantFactory(link=AccountLinkFactory(user=who, partner=world.bank_a)) for who in (world.alice, world.bob)
+    ]
+    for grant in grants:
+        consent_revoke(grant=grant, actor=grant.user)
+    alices = AuditEntry.objects.get(action="consent.revoke", person_id=world.alice.pk)
     sign_in(page, world.officer.email)
     page.goto("/compliance/")
     page.get_by_label("About person (email or id)").fill(world.alice.email)
-    page.get_by_label("Action", exact=True).select_option("test.revoke")
+    page.get_by_label("Action", exact=True).select_option("consent.revoke")
     with page.expect_navigation():
         page.get_by_role("button", name="Filter").click()
     rows = page.locator("table.trail tbody tr")
     assert rows.count() == 1
+    assert "Alpha Bank plc" in rows.first.inner_text()
     assert not serious_accessibility_violations(page)
     _shots(page, "list")
 
     with page.expect_navigation():
         rows.first.get_by_role("link").click()
-    page.get_by_role("heading", name=f"Audit entry {world.named['alice_revoke'].pk}").wait_for()
-    changed = page.locator("table.entry-changes tbody tr").first
-    assert changed.inner_text().split("\t") == ["status", "active", "revoked"]
+    page.get_by_role("heading", name=f"Audit entry {alices.pk}").wait_for()
+    recorded = page.locator("dl.audit-data").first.inner_text()
+    assert "status" in recorded
+    assert "revoked" in recorded
     assert not serious_accessibility_violations(page)
     _shots(page, "detail")
+
+    # The made-up entry with a before and after shows them side by side.
+    page.goto(f"/compliance/entries/{world.named['alice_revoke'].pk}/")
+    changed = page.locator("table.entry-changes tbody tr").first
+    assert changed.inner_text().split("\t") == ["status", "active", "revoked"]
+    _shots(page, "change")
 
     page.goto("/compliance/")
     with page.expect_navigation():
