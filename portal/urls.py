@@ -37,6 +37,7 @@ urlpatterns = [
     path("", include("partners.urls")),
     path("", include("delivery.urls")),
     path("me/data/", include("compliance.my_data_urls")),
+    path("", include("compliance.bank_urls")),
     path("me/", include("consent.urls")),
     path("compliance/", include("compliance.urls")),
     path("staff/support/", include("portal.support.urls")),

@@ -23,6 +23,7 @@ BANK_A_READERS = frozenset({BANK_A, DEVELOPER_A, CONTACT_A})
 BANK_A_WRITERS = frozenset({BANK_A, DEVELOPER_A})
 BANK_A_MANAGERS = frozenset({BANK_A})
 BANK_A_ROLES = BANK_A_READERS
+BANK_A_TRAIL_READERS = frozenset({BANK_A, CONTACT_A})  # the bank's slice of the audit trail
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,20 @@ def _data_request_kwargs(*, by_the_person: bool, kind: str = "archive") -> Calla
         return {"pk": DataRequest.objects.create(user=person, kind=kind, requested_by=by, reason="matrix").pk}
 
     return kwargs
+
+
+def _entry_about(partner: Any) -> int:
+    """Return the id of the oldest audit entry about `partner` (the world's making of it writes some)."""
+    from compliance.models import AuditEntry
+
+    return AuditEntry.objects.filter(partner_id=partner.pk).order_by("pk").values_list("pk", flat=True)[0]
+
+
+def _verification_run() -> int:
+    """Return the id of a verification run (one waiting for a worker is enough to show)."""
+    from compliance.models import VerificationRun
+
+    return VerificationRun.objects.get_or_create(pk=1)[0].pk
 
 
 # Keyed by the route's qualified name; "admin:*" covers every admin page.
@@ -233,6 +248,16 @@ MATRIX: dict[str, Rule] = {
     "my-data:request": Rule(frozenset({USER_A}), kwargs=_data_request_kwargs(by_the_person=True)),
     "my-data:status": Rule(frozenset({USER_A}), kwargs=_data_request_kwargs(by_the_person=True)),
     "my-data:download": Rule(frozenset({USER_A}), kwargs=_data_request_kwargs(by_the_person=True)),
+    "compliance:export": Rule(frozenset({COMPLIANCE})),
+    "compliance:entry": Rule(frozenset({COMPLIANCE}), kwargs=lambda world: {"pk": _entry_about(world.bank_a)}),
+    "compliance:verification": Rule(frozenset({COMPLIANCE}), kwargs=lambda world: {"pk": _verification_run()}),
+    "compliance:verification-status": Rule(frozenset({COMPLIANCE}), kwargs=lambda world: {"pk": _verification_run()}),
+    # A bank's slice of the trail: its compliance contact and managers (a developer gets 403 for their role).
+    "bank_trail:trail": Rule(BANK_A_TRAIL_READERS, kwargs=lambda world: {"slug": world.bank_a.slug}),
+    "bank_trail:export": Rule(BANK_A_TRAIL_READERS, kwargs=lambda world: {"slug": world.bank_a.slug}),
+    "bank_trail:entry": Rule(
+        BANK_A_TRAIL_READERS, kwargs=lambda world: {"slug": world.bank_a.slug, "pk": _entry_about(world.bank_a)}
+    ),
     "api-partner": Rule(frozenset({BANK_A, BANK_B}), api=True),
     "api-scopes": Rule(frozenset({BANK_A, BANK_B}), api=True),
     "api-scope": Rule(frozenset({BANK_A}), api=True, kwargs=lambda world: {"code": world.scope_a.code}),

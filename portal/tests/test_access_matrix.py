@@ -198,7 +198,9 @@ def test_route_access_matches_the_matrix(route: Route, world: World) -> None:
     rule = rule_for(route)
     assert rule is not None, f"{route.name} is not classified"
     # A bank A page that some of its roles may use: the others are refused for their role (403), not hidden.
-    role_ruled = route.name.startswith(("partners:", "delivery:bank-")) and bool(rule.allowed & BANK_A_ROLES)
+    role_ruled = route.name.startswith(("partners:", "delivery:bank-", "bank_trail:")) and bool(
+        rule.allowed & BANK_A_ROLES
+    )
     wrong: list[str] = []
     for persona in PERSONAS:
         url = _url(route, world)
