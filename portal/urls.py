@@ -28,6 +28,7 @@ urlpatterns = [
     path("", include("delivery.urls")),
     path("me/", include("consent.urls")),
     path("compliance/", include("compliance.urls")),
+    path("", include("compliance.bank_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
