@@ -6,27 +6,39 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('compliance', '0004_trail_concerns_and_verification_runs'),
-        ('partners', '0003_refuse_bidi_controls_in_names'),
+        ("compliance", "0004_trail_concerns_and_verification_runs"),
+        ("partners", "0003_refuse_bidi_controls_in_names"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AttestationChase',
+            name="AttestationChase",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sent_at', models.DateTimeField(db_index=True)),
-                ('overdue', models.PositiveIntegerField()),
-                ('recipients', models.PositiveSmallIntegerField()),
-                ('partner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='partners.partner')),
-                ('sent_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("sent_at", models.DateTimeField(db_index=True)),
+                ("overdue", models.PositiveIntegerField()),
+                ("recipients", models.PositiveSmallIntegerField()),
+                (
+                    "partner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="partners.partner"
+                    ),
+                ),
+                (
+                    "sent_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-sent_at', '-pk'],
-                'indexes': [models.Index(fields=['partner', '-sent_at'], name='compliance_chase_bank_idx')],
+                "ordering": ["-sent_at", "-pk"],
+                "indexes": [models.Index(fields=["partner", "-sent_at"], name="compliance_chase_bank_idx")],
             },
         ),
     ]

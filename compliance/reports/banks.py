@@ -36,7 +36,9 @@ def terms_rows(report_filter: ReportFilter) -> QuerySet[Any]:
     banks = narrowed(Partner.objects.filter(status__in=OWE_TERMS), report_filter, bank_field="pk")
     if current is None:
         return banks.none().values("pk")
-    banks = banks.annotate(accepted_terms_id=_newest_acceptance("terms_id"), accepted_version=_newest_acceptance("terms__version"))
+    banks = banks.annotate(
+        accepted_terms_id=_newest_acceptance("terms_id"), accepted_version=_newest_acceptance("terms__version")
+    )
     # The SQL side of `partners.selectors.terms_state`: which banks it can call anything but "accepted".
     owing = Q(accepted_terms_id__isnull=True)
     if current.requires_reacceptance:
@@ -128,7 +130,16 @@ def overdue_grant_rows(report_filter: ReportFilter) -> QuerySet[Any]:
     """Return every overdue grant (the CSV's rows), oldest deadline first."""
     return (
         overdue_grants(report_filter)
-        .values("pk", "partner__legal_name", "scope__code", "purpose", "status", "revoked_at", "expires_at", "deletion_due_at")
+        .values(
+            "pk",
+            "partner__legal_name",
+            "scope__code",
+            "purpose",
+            "status",
+            "revoked_at",
+            "expires_at",
+            "deletion_due_at",
+        )
         .order_by("deletion_due_at", "pk")
     )
 
@@ -136,7 +147,16 @@ def overdue_grant_rows(report_filter: ReportFilter) -> QuerySet[Any]:
 def _overdue_grant_cells(row: dict[str, Any]) -> list[Any]:
     ended = row["revoked_at"] or row["expires_at"]
     days = (timezone.now() - row["deletion_due_at"]).days
-    return [row["partner__legal_name"], row["pk"], row["scope__code"], row["purpose"], row["status"], ended, row["deletion_due_at"], days]
+    return [
+        row["partner__legal_name"],
+        row["pk"],
+        row["scope__code"],
+        row["purpose"],
+        row["status"],
+        ended,
+        row["deletion_due_at"],
+        days,
+    ]
 
 
 def overdue_chart(report_filter: ReportFilter) -> Chart:
@@ -180,4 +200,3 @@ OVERDUE_ATTESTATIONS = Report(
     csv_cells=_overdue_grant_cells,
     notes=("The CSV lists every overdue permission; the table sums them per bank.",),
 )
-

@@ -29,7 +29,11 @@ def _reviews(report_filter: ReportFilter) -> QuerySet[AuditEntry]:
 
 def scope_review_rows(report_filter: ReportFilter) -> QuerySet[Any]:
     """Return every step of every scope review in the range, newest first."""
-    return _reviews(report_filter).values("pk", "created_at", "target_label", "action", "actor_label", "data_json").order_by("-pk")
+    return (
+        _reviews(report_filter)
+        .values("pk", "created_at", "target_label", "action", "actor_label", "data_json")
+        .order_by("-pk")
+    )
 
 
 def _review_cells(row: dict[str, Any]) -> list[Any]:

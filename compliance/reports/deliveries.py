@@ -24,7 +24,10 @@ CANCELLED_FOR_BANK = "Cancelled: the bank was"
 def _purpose_of_event() -> Case:
     """Return the purpose of a delivery's event type, in SQL (`consent.purposes` decides it)."""
     return Case(
-        *(When(event__type=message_type, then=Value(str(purpose))) for message_type, purpose in MESSAGE_TYPE_PURPOSE.items()),
+        *(
+            When(event__type=message_type, then=Value(str(purpose)))
+            for message_type, purpose in MESSAGE_TYPE_PURPOSE.items()
+        ),
         default=Value(""),
         output_field=CharField(),
     )
@@ -171,7 +174,9 @@ def dead_letters_rows(report_filter: ReportFilter) -> QuerySet[Any]:
     """Return every dead letter of the range, newest first."""
     return (
         _dead(report_filter)
-        .values("pk", "created_at", "partner__legal_name", "event_id", "event__type", "channel", "attempts", "last_error")
+        .values(
+            "pk", "created_at", "partner__legal_name", "event_id", "event__type", "channel", "attempts", "last_error"
+        )
         .order_by("-pk")
     )
 

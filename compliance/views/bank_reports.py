@@ -1,8 +1,9 @@
-"""A bank's own figures and the reports that concern it, for its people (its compliance contact among them), read-only."""
+"""A bank's own figures and the reports about it, for its people (its compliance contact too), read-only."""
 
 from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -41,7 +42,7 @@ def figures(request: HttpRequest, slug: str) -> HttpResponse:
 
 @member_required
 @require_GET
-def figures_download(request: HttpRequest, slug: str) -> HttpResponse:
+def figures_download(request: HttpRequest, slug: str) -> HttpResponseBase:
     """Stream the bank's figures over time as CSV."""
     access = _access(request, slug)
     return report_csv(request, BANK_ACTIVITY, TEMPLATE, bank=access.partner, **access.context("reports"))
@@ -65,7 +66,7 @@ def report(request: HttpRequest, slug: str, report: str) -> HttpResponse:
 
 @member_required
 @require_GET
-def report_download(request: HttpRequest, slug: str, report: str) -> HttpResponse:
+def report_download(request: HttpRequest, slug: str, report: str) -> HttpResponseBase:
     """Stream one report's CSV, narrowed to the bank."""
     access = _access(request, slug)
     return report_csv(request, _report(report), TEMPLATE, bank=access.partner, **access.context("reports"))

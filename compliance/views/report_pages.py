@@ -51,7 +51,9 @@ def report_context(request: HttpRequest, report: Report, *, bank: Partner | None
     return context, 200
 
 
-def report_page(request: HttpRequest, report: Report, template: str, *, bank: Partner | None, **extra: Any) -> HttpResponse:
+def report_page(
+    request: HttpRequest, report: Report, template: str, *, bank: Partner | None, **extra: Any
+) -> HttpResponse:
     """Render a report page (400 and the error summary for a bad filter)."""
     context, status = report_context(request, report, bank=bank)
     return render(request, template, {**context, **extra}, status=status)
@@ -63,7 +65,11 @@ def report_csv(
     """Record who exported what, then stream the report's CSV; a bad filter gets the page with its error."""
     chosen, error = read_filter(request, bank=bank)
     if chosen is None:
-        context = {"report": report, "error": error, "params": {k: request.GET.get(k, "")[:60] for k in ("bank", "from", "to")}}
+        context = {
+            "report": report,
+            "error": error,
+            "params": {k: request.GET.get(k, "")[:60] for k in ("bank", "from", "to")},
+        }
         return render(request, template, {**context, **extra}, status=400)
     with transaction.atomic():
         audit_append(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -45,14 +46,12 @@ def index(request: HttpRequest) -> HttpResponse:
 def report(request: HttpRequest, slug: str) -> HttpResponse:
     """Show one report over every bank (or the one chosen) and a range of months."""
     chosen = _report(slug)
-    return report_page(
-        request, chosen, TEMPLATE, bank=None, banks=_banks(), can_chase=chosen is OVERDUE_ATTESTATIONS
-    )
+    return report_page(request, chosen, TEMPLATE, bank=None, banks=_banks(), can_chase=chosen is OVERDUE_ATTESTATIONS)
 
 
 @staff_only
 @require_GET
-def report_download(request: HttpRequest, slug: str) -> HttpResponse:
+def report_download(request: HttpRequest, slug: str) -> HttpResponseBase:
     """Stream one report's CSV: every row the filter selects."""
     chosen = _report(slug)
     return report_csv(request, chosen, TEMPLATE, bank=None, banks=_banks())
@@ -73,6 +72,7 @@ def chase(request: HttpRequest) -> HttpResponse:
         messages.error(request, error.message)
     else:
         messages.success(
-            request, f"{partner} was asked to attest {done.overdue} overdue deletions ({done.recipients} people emailed)."
+            request,
+            f"{partner} was asked to attest {done.overdue} overdue deletions ({done.recipients} people emailed).",
         )
     return redirect(back)
