@@ -28,6 +28,12 @@ def next_month(day: dt.date) -> dt.date:
     return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
 
 
+def months_before(day: dt.date, count: int) -> dt.date:
+    """Return the first day of the month `count` months before `day`'s."""
+    index = day.year * 12 + day.month - 1 - count
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
 def months_between(first: dt.date, last: dt.date) -> list[dt.date]:
     """Return the first day of every month from `first` to `last`, both included."""
     months, current = [], month_start(first)
@@ -90,7 +96,7 @@ def report_filter(params: Mapping[str, str], *, bank: Partner | None = None, any
     if params.get("from", "").strip():
         first = _month(params["from"].strip(), "from")
     else:
-        first = month_start(last - dt.timedelta(days=31 * (DEFAULT_MONTHS - 1)))
+        first = months_before(last, DEFAULT_MONTHS - 1)
     if first > last:
         raise ApplicationError(
             "The first month comes after the last one. Swap them, or pick a later last month.",

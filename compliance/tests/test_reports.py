@@ -310,3 +310,15 @@ def test_the_bank_home_links_its_deliveries_figures_and_reports(client: Client, 
     deliveries = client.get(f"/bank/{world.bank_b.slug}/deliveries/").content.decode()
     assert 'aria-current="page">Deliveries' in deliveries
     assert 'class="figures"' in deliveries
+
+
+def test_the_default_range_is_the_last_twelve_months_this_one_included() -> None:
+    import datetime as dt
+
+    from compliance.reports.filters import months_before, report_filter
+
+    chosen = report_filter({})
+    assert len(chosen.months) == 12
+    assert chosen.last == timezone.now().date().replace(day=1)
+    assert months_before(dt.date(2026, 1, 1), 1) == dt.date(2025, 12, 1)
+    assert len(report_filter({"from": "2022-01", "to": "2026-12"}).months) == 60
