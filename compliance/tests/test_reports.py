@@ -107,7 +107,7 @@ def test_terms_report_agrees_with_each_banks_own_terms_status(staff: Client, wor
 def test_overdue_attestations_per_bank_and_every_grant_in_the_csv(staff: Client, world: ReportWorld) -> None:
     page = staff.get("/compliance/reports/attestations-overdue/")
     assert page.status_code == 200
-    assert "Email Alpha Bank" in page.content.decode()
+    assert f'name="bank" value="{world.bank_a.slug}"' in page.content.decode()  # its chase button
     header, *rows = csv_of(staff, "attestations-overdue")
     assert header[:2] == ["Bank", "Grant"]
     assert sorted(row[0] for row in rows) == ["Alpha Bank", "Alpha Bank", "Beta Bank"]
@@ -277,7 +277,7 @@ def test_a_banks_contact_reads_its_reports_and_never_another_banks(client: Clien
         assert f"/bank/{world.bank_a.slug}/reports/{slug}/" in index
         html = client.get(f"/bank/{world.bank_a.slug}/reports/{slug}/", {"bank": world.bank_b.slug}).content.decode()
         assert "Beta Bank" not in html, slug
-        assert "Email Alpha Bank" not in html, slug  # read-only: no chase
+        assert "/chase/" not in html, slug  # read-only: no chase
         rows = rows_of(client.get(f"/bank/{world.bank_a.slug}/reports/{slug}/csv/", {"bank": world.bank_b.slug}))
         assert all("Beta Bank" not in row for row in rows), slug
     for url in (

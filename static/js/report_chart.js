@@ -10,7 +10,10 @@
     if (!source) { return; }
     var data = JSON.parse(source.textContent);
     var datasets = data.datasets.map(function (set, index) {
-      return { label: set.label, data: set.data, backgroundColor: palette[index % palette.length], stack: data.stacked ? "s" : undefined };
+      return {
+        label: set.label, data: set.data, backgroundColor: palette[index % palette.length],
+        stack: data.stacked ? "s" : undefined, maxBarThickness: 56
+      };
     });
     new Chart(canvas, {
       type: "bar",
