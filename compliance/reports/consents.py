@@ -79,6 +79,7 @@ CONSENT_ACTIVITY = Report(
 # --- Grants flagged by catalog narrowing -----------------------------------------------------------
 
 Outcome = GrantScopeChange.Outcome
+OUTCOME_LABELS = dict(Outcome.choices)
 # A bank asking for less (a purpose, a shorter grant, fields taken away) narrows a scope; widening invites review.
 NARROWING = (Outcome.REVOKED, Outcome.EXPIRED, Outcome.SHORTENED, Outcome.PINNED)
 
@@ -117,7 +118,7 @@ def _narrowing_cells(row: dict[str, Any]) -> list[Any]:
         row["scope_version__scope__code"],
         row["scope_version__number"],
         row["grant_id"],
-        Outcome(row["outcome"]).label,
+        OUTCOME_LABELS.get(row["outcome"], row["outcome"]),
         row["expires_before"],
         row["expires_after"],
         row["detail"],

@@ -17,6 +17,7 @@ from .filters import ReportFilter
 Status = Delivery.Status
 Channel = Delivery.Channel
 PURPOSE_LABELS = dict(Purpose.choices)
+CHANNEL_LABELS = dict(Channel.choices)
 # The bank's suspension cancels deliveries too; its reason starts so (`delivery.services.cancelling`).
 CANCELLED_FOR_BANK = "Cancelled: the bank was"
 
@@ -60,7 +61,7 @@ def _deliveries_cells(row: dict[str, Any]) -> list[Any]:
         month_label(row["month"]),
         row["partner__legal_name"],
         PURPOSE_LABELS.get(row["purpose"], row["purpose"]),
-        Channel(row["channel"]).label,
+        CHANNEL_LABELS.get(row["channel"], row["channel"]),
         row["total"],
         row["delivered"],
         row["dead"],
@@ -188,7 +189,7 @@ def _dead_cells(row: dict[str, Any]) -> list[Any]:
         row["pk"],
         row["event_id"],
         row["event__type"],
-        Channel(row["channel"]).label,
+        CHANNEL_LABELS.get(row["channel"], row["channel"]),
         row["attempts"],
         row["last_error"],
     ]
