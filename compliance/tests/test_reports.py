@@ -204,8 +204,12 @@ def test_chase_emails_the_contact_once_and_audits_it(
     assert entry.data["overdue"] == 2
     page = staff.get("/compliance/reports/attestations-overdue/").content.decode()
     assert "asked to attest 2 overdue deletions" in page
-    # The table shows when each bank was last chased.
-    assert csv_of(staff, "attestations-overdue")  # still streams after a chase
+    # The table shows when each bank was last chased: bank A now, bank B never.
+    from compliance.reports.banks import overdue_rows
+    from compliance.reports.filters import report_filter
+
+    chased = {row["partner__legal_name"]: row["last_chased"] for row in overdue_rows(report_filter({}))}
+    assert chased == {"Alpha Bank": chase.sent_at, "Beta Bank": None}
 
 
 def test_chase_of_a_bank_that_owes_nothing_emails_nobody(
