@@ -245,5 +245,26 @@ class VerificationRun(models.Model):
         return self.checked - (self.checkpoint_size or 0)
 
 
+class AttestationChase(models.Model):
+    """Compliance staff asked a bank to attest the deletions it owes: when, by whom, and how many were overdue.
+
+    Written with its audit entry in one transaction (`compliance.reports.chase`); the email leaves after
+    commit. The overdue attestations report shows each bank's latest chase.
+    """
+
+    partner = models.ForeignKey("partners.Partner", on_delete=models.PROTECT, related_name="+")
+    sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    sent_at = models.DateTimeField(db_index=True)
+    overdue = models.PositiveIntegerField()
+    recipients = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["-sent_at", "-pk"]
+        indexes = [models.Index(fields=["partner", "-sent_at"], name="compliance_chase_bank_idx")]
+
+    def __str__(self) -> str:
+        return f"chase of bank {self.partner_id} at {self.sent_at:%Y-%m-%d %H:%M}"
+
+
 # Data-subject requests live in their own package; imported here so Django finds the model.
 from .data_requests.models import DataRequest  # noqa: E402, F401

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import data_requests, reviews, trail
+from .views import data_requests, reports, reviews, trail
 
 app_name = "compliance"
 
@@ -20,4 +20,8 @@ urlpatterns = [
     path("data-requests/<int:pk>/status/", data_requests.data_request_status, name="data-request-status"),
     path("data-requests/<int:pk>/download/", data_requests.data_request_download_view, name="data-request-download"),
     path("data-requests/<int:pk>/erase/", data_requests.data_request_erase, name="data-request-erase"),
+    path("reports/", reports.index, name="reports"),
+    path("reports/attestations-overdue/chase/", reports.chase, name="report-chase"),
+    path("reports/<slug:slug>/", reports.report, name="report"),
+    path("reports/<slug:slug>/csv/", reports.report_download, name="report-csv"),
 ]

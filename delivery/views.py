@@ -112,7 +112,14 @@ def bank_deliveries(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "delivery/bank_deliveries.html",
-        {"partner": partner, "figures": figures, "page": page, "chart": chart, "can_replay": can_replay},
+        {
+            "partner": partner,
+            "section": "deliveries",
+            "figures": figures,
+            "page": page,
+            "chart": chart,
+            "can_replay": can_replay,
+        },
     )
 
 

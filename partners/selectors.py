@@ -81,21 +81,32 @@ class TermsStatus:
         return self.state == "blocked"
 
 
+def terms_state(*, current: UsageTerms | None, accepted_terms_id: int | None, now: datetime | None = None) -> str:
+    """Return where a bank stands with the terms, given its newest acceptance's terms id (the one rule).
+
+    "no_terms" before any were published; "accepted" when it accepted the current version (or any, when
+    the current one needs no re-acceptance); else "not_accepted", "grace_period" or "blocked".
+    """
+    if current is None:
+        return "no_terms"
+    if accepted_terms_id is not None and accepted_terms_id == current.pk:
+        return "accepted"
+    if accepted_terms_id is None:
+        return "not_accepted"
+    if not current.requires_reacceptance:
+        return "accepted"
+    return "grace_period" if (now or timezone.now()) < current.grace_ends_at else "blocked"
+
+
 def partner_terms_status(*, partner: Partner) -> TermsStatus:
     """Return whether the bank accepted the current terms, is in a grace period, or is blocked."""
     current = UsageTerms.objects.current()
     accepted = partner.terms_acceptances.select_related("terms").order_by("-terms__version").first()
+    state = terms_state(current=current, accepted_terms_id=accepted.terms_id if accepted else None)
     if current is None:
-        return TermsStatus("no_terms", None, accepted)
-    if accepted is not None and accepted.terms_id == current.pk:
-        return TermsStatus("accepted", current, accepted)
-    if accepted is None:
-        return TermsStatus("not_accepted", current, None)
-    if not current.requires_reacceptance:
-        return TermsStatus("accepted", current, accepted)
-    if timezone.now() < current.grace_ends_at:
-        return TermsStatus("grace_period", current, accepted, current.grace_ends_at)
-    return TermsStatus("blocked", current, accepted, current.grace_ends_at)
+        return TermsStatus(state, None, accepted)
+    grace = current.grace_ends_at if state in ("grace_period", "blocked") else None
+    return TermsStatus(state, current, accepted, grace)
 
 
 def scopes_for_partner(*, partner: Partner) -> QuerySet[DataScope]:

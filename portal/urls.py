@@ -41,6 +41,7 @@ urlpatterns = [
     path("me/", include("consent.urls")),
     path("compliance/", include("compliance.urls")),
     path("staff/support/", include("portal.support.urls")),
+    path("", include("compliance.bank_reports_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -76,6 +76,7 @@ AUDITED: dict[str, Callable[[Change], bool]] = {
     "consent.ConsentGrant": any_change,
     "delivery.Delivery": dead_letter_or_replay,
     "delivery.WebhookMessage": dead_letter_or_replay,
+    "compliance.AttestationChase": any_change,  # compliance chased a bank for its deletion attestations
 }
 
 # Many-to-many fields whose changes count as changes of a model above: "app.Model.field" -> (label, name).

@@ -258,6 +258,21 @@ MATRIX: dict[str, Rule] = {
     "bank_trail:entry": Rule(
         BANK_A_TRAIL_READERS, kwargs=lambda world: {"slug": world.bank_a.slug, "pk": _entry_about(world.bank_a)}
     ),
+    # Reports: compliance staff read every bank's; the chase without a bank answers with a message.
+    "compliance:reports": Rule(frozenset({COMPLIANCE})),
+    "compliance:report": Rule(frozenset({COMPLIANCE}), kwargs=lambda world: {"slug": "dead-letters"}),
+    "compliance:report-csv": Rule(frozenset({COMPLIANCE}), kwargs=lambda world: {"slug": "dead-letters"}),
+    "compliance:report-chase": Rule(frozenset({COMPLIANCE}), method="post"),
+    # A bank's own figures and reports: every one of its people (the compliance contact too), read-only.
+    "bank_reports:figures": Rule(BANK_A_READERS, kwargs=lambda world: {"slug": world.bank_a.slug}),
+    "bank_reports:figures-csv": Rule(BANK_A_READERS, kwargs=lambda world: {"slug": world.bank_a.slug}),
+    "bank_reports:index": Rule(BANK_A_READERS, kwargs=lambda world: {"slug": world.bank_a.slug}),
+    "bank_reports:report": Rule(
+        BANK_A_READERS, kwargs=lambda world: {"slug": world.bank_a.slug, "report": "consent-activity"}
+    ),
+    "bank_reports:report-csv": Rule(
+        BANK_A_READERS, kwargs=lambda world: {"slug": world.bank_a.slug, "report": "consent-activity"}
+    ),
     "api-partner": Rule(frozenset({BANK_A, BANK_B}), api=True),
     "api-scopes": Rule(frozenset({BANK_A, BANK_B}), api=True),
     "api-scope": Rule(frozenset({BANK_A}), api=True, kwargs=lambda world: {"code": world.scope_a.code}),

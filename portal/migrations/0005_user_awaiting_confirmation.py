@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("portal", "0003_recovery_codes"),
+        ("portal", "0004_user_session"),
     ]
 
     operations = [
