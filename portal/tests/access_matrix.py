@@ -215,9 +215,7 @@ MATRIX: dict[str, Rule] = {
     "compliance:data-request": Rule(frozenset({COMPLIANCE}), kwargs=_data_request_kwargs(by_the_person=False)),
     "compliance:data-request-status": Rule(frozenset({COMPLIANCE}), kwargs=_data_request_kwargs(by_the_person=False)),
     # Not built yet: 409 to compliance (it may download once ready), refused to everyone else.
-    "compliance:data-request-download": Rule(
-        frozenset({COMPLIANCE}), kwargs=_data_request_kwargs(by_the_person=False)
-    ),
+    "compliance:data-request-download": Rule(frozenset({COMPLIANCE}), kwargs=_data_request_kwargs(by_the_person=False)),
     # Without the confirmation ticked: 400 to compliance, refused to everyone else.
     "compliance:data-request-erase": Rule(
         frozenset({COMPLIANCE}), method="post", kwargs=_data_request_kwargs(by_the_person=False, kind="erasure")
