@@ -79,13 +79,16 @@ def _erase(world: World, staff: User | None = None) -> DataRequest:
 
 
 def _rows_containing(value: str) -> dict[str, int]:
-    """Return, per table, how many rows hold `value` anywhere in any column (the whole row as text)."""
+    """Return, per table, how many rows hold `value` in any column (each column read as text)."""
     found = {}
+    quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         for table in connection.introspection.table_names():
-            # The table names come from the database's own catalogue, quoted.
-            query = f"SELECT count(*) FROM {connection.ops.quote_name(table)} t WHERE t::text ILIKE %s"  # noqa: S608
-            cursor.execute(query, [f"%{value}%"])
+            columns = [column.name for column in connection.introspection.get_table_description(cursor, table)]
+            matches = " OR ".join(f"LOWER(CAST({quote(column)} AS TEXT)) LIKE %s" for column in columns)
+            # Table and column names come from the database's own catalogue, quoted.
+            query = f"SELECT count(*) FROM {quote(table)} WHERE {matches}"  # noqa: S608
+            cursor.execute(query, [f"%{value.lower()}%"] * len(columns))
             count = cursor.fetchone()[0]
             if count:
                 found[table] = count
