@@ -20,6 +20,7 @@ NAVIGATION: list[tuple[User.Role, str, str]] = [
     (User.Role.PLATFORM_STAFF, "Admin", "admin:index"),
     (User.Role.COMPLIANCE_STAFF, "Audit trail", "compliance:home"),
     (User.Role.COMPLIANCE_STAFF, "Scope reviews", "compliance:scope-reviews"),
+    (User.Role.COMPLIANCE_STAFF, "Data requests", "compliance:data-requests"),
 ]
 
 
