@@ -22,6 +22,7 @@ NAVIGATION: list[tuple[User.Role, str, str]] = [
     (User.Role.COMPLIANCE_STAFF, "Audit trail", "compliance:home"),
     (User.Role.COMPLIANCE_STAFF, "Scope reviews", "compliance:scope-reviews"),
     (User.Role.COMPLIANCE_STAFF, "Reports", "compliance:reports"),
+    (User.Role.COMPLIANCE_STAFF, "Data requests", "compliance:data-requests"),
 ]
 
 

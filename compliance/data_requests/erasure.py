@@ -106,7 +106,9 @@ def person_erase(*, request: DataRequest, actor: User, ip: str | None = None) ->
         counts = delivery_erase_person(person=person, links_by_bank=links_by_bank)
         counts["archives"] = _delete_archives(person)
         _close_account(person)
-        counts["audit_entries"], counts["audit_entries_unerasable"] = _erase_entries(audit_entries_about(person, email))
+        counts["audit_entries"], counts["audit_entries_unerasable"] = _erase_entries(
+            audit_entries_about(person, email, thorough=True)
+        )
         request.state, request.finished_at = DataRequest.State.DONE, timezone.now()
         request.done = request.total = sum(counts.values())
         request.save(update_fields=["state", "finished_at", "done", "total"])

@@ -60,6 +60,8 @@ def subject(bank: Partner, *, name: str, email: str, merchant: str, updates: int
     links = history_for(user, bank, merchant=merchant, updates=updates)
     # A failed sign-in names the address typed, and the entry concerns no one: erasure must find it too.
     audit_append(action="auth.login_failed", data={"email": email}, ip="203.0.113.9")
+    # Somewhere else the address is written down, about no one: only erasure's thorough scan finds it.
+    audit_append(action="partner.contact_noted", data={"contact": email})
     return Subject(user, name, email, links, merchant, f"Receipt from {merchant}")
 
 

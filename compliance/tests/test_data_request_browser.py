@@ -115,3 +115,5 @@ def test_compliance_logs_an_erasure_and_carries_it_out(page: Any, live_server: A
     page.goto("/compliance/data-requests/")
     expect(page.get_by_role("cell", name=world.alice.email)).to_have_count(0)
     _looks_right(page, "dsr-06-requests-list")
+    page.set_viewport_size({"width": 390, "height": 800})
+    _looks_right(page, "dsr-07-requests-list-390")

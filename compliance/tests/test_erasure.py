@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 from django.db import DatabaseError, connection, transaction
 from django.test import Client
+from django.utils import timezone
 
-from compliance.audit import audit_seal, audit_verify
+from compliance.audit import audit_seal, audit_verify, content_hash
+from compliance.audit.entries import HASHED_FIELDS
 from compliance.data_requests import erasure
 from compliance.data_requests.archive import archive_build, archive_path
 from compliance.data_requests.erasure import person_erase
@@ -79,13 +81,16 @@ def _erase(world: World, staff: User | None = None) -> DataRequest:
 
 
 def _rows_containing(value: str) -> dict[str, int]:
-    """Return, per table, how many rows hold `value` anywhere in any column (the whole row as text)."""
+    """Return, per table, how many rows hold `value` in any column (each column read as text)."""
     found = {}
+    quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         for table in connection.introspection.table_names():
-            # The table names come from the database's own catalogue, quoted.
-            query = f"SELECT count(*) FROM {connection.ops.quote_name(table)} t WHERE t::text ILIKE %s"  # noqa: S608
-            cursor.execute(query, [f"%{value}%"])
+            columns = [column.name for column in connection.introspection.get_table_description(cursor, table)]
+            matches = " OR ".join(f"LOWER(CAST({quote(column)} AS TEXT)) LIKE %s" for column in columns)
+            # Table and column names come from the database's own catalogue, quoted.
+            query = f"SELECT count(*) FROM {quote(table)} WHERE {matches}"  # noqa: S608
+            cursor.execute(query, [f"%{value.lower()}%"] * len(columns))
             count = cursor.fetchone()[0]
             if count:
                 found[table] = count
@@ -237,3 +242,32 @@ def test_only_compliance_erases_and_only_once() -> None:
     with pytest.raises(ApplicationError) as logged:
         data_request_log(person=User.objects.get(pk=world.alice.user.pk), kind="erasure", reason="x", actor=staff)
     assert logged.value.code == "already_erased"
+
+
+def test_entries_from_before_erasure_existed_still_verify_and_are_counted_not_erased() -> None:
+    world = two_subjects()
+    fields = {
+        "created_at": timezone.now(),
+        "actor_type": "user",
+        "actor_id": str(world.alice.user.pk),
+        "actor_label": world.alice.email,
+        "action": "legacy.sign_in",
+        "target_type": "",
+        "target_id": "",
+        "target_label": "",
+        "data_json": "{}",
+        "ip": None,
+        "partner_id": None,
+        "person_id": world.alice.user.pk,
+        "personal_salt": "",
+        "personal_commitment": "",
+    }
+    legacy = AuditEntry(**fields, content_hash=content_hash([fields[name] for name in HASHED_FIELDS]))
+    legacy.save(force_insert=True)
+    erased = _erase(world)
+    audit_seal()
+    assert audit_verify().ok
+    done = AuditEntry.objects.get(action="data_request.person_erased")
+    assert done.data["audit_entries_unerasable"] == 1
+    assert erased.state == DataRequest.State.DONE
+    assert AuditEntry.objects.get(pk=legacy.pk).actor_label == world.alice.email  # left as it was, and said so

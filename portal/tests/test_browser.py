@@ -32,7 +32,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
             ComplianceStaffFactory,
             "/compliance/",
             "Audit trail",
-            ["Audit trail", "Scope reviews"],
+            ["Audit trail", "Scope reviews", "Data requests"],
         ),
     ],
 )
