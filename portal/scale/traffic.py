@@ -160,15 +160,14 @@ def _deliveries(world: World) -> Iterator[str]:
         at, eid = world.event_at[event], world.event_id(event)
         queue = "fraud" if world.event_type[event] == 1 else "default"
         _share, *statuses, _event_status = outcome(world, event)
+        created, done, retry = text(at), text(at + 2), text(at + 35 * 60)
         for channel in (INBOX, GATEWAY):
             status = statuses[channel]
             attempts = ATTEMPTS.get(status, 0)
-            delivered = text(at + 1 + channel * 2) if status == "delivered" else NULL
-            retry = text(at + 35 * 60) if status == "failed" else text(at)
-            enqueued = text(at) if attempts or status == "pending" else NULL
             yield (
-                f"{world.delivery_id(event, channel)}\t{CHANNELS[channel]}\t{status}\t{queue}\t{attempts}\t{retry}\t"
-                f"{enqueued}\t{delivered}\t{ERRORS.get(status, '')}\t{text(at)}\t{bank_id}\t{eid}\n"
+                f"{world.delivery_id(event, channel)}\t{CHANNELS[channel]}\t{status}\t{queue}\t{attempts}\t"
+                f"{retry if status == 'failed' else created}\t{created if attempts or status == 'pending' else NULL}\t"
+                f"{done if status == 'delivered' else NULL}\t{ERRORS.get(status, '')}\t{created}\t{bank_id}\t{eid}\n"
             )
 
 

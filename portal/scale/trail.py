@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from compliance.audit import content_hash
-from compliance.audit.entries import timestamp_text
 from compliance.audit.sequencer import chain_hash
 
 from .banks import member_email
@@ -201,6 +200,7 @@ def write_trail(world: World, writer: Writer, *, position: int, previous: str) -
 def _entries(world: World, keys: list[int], links: IO[str], chain: _Chain) -> Iterator[str]:
     entry, eid = _Entry(world), world.first["compliance_auditentry"]
     position, previous = chain.position, chain.previous
+    shift, start, text = REF_BITS + KIND_BITS, world.clock.start - 10**8, world.clock.text
     buffer: list[str] = []
     for key in keys:
         values = entry.fields(key)
@@ -208,8 +208,10 @@ def _entries(world: World, keys: list[int], links: IO[str], chain: _Chain) -> It
         position += 1
         previous = chain_hash(position, previous, content)
         moment, actor_type, actor_id, actor_label, action, target_type, target_id, label, data, ip, bank, pid = values
+        # The stored time, written from the clock: the same instant `content_hash` read off `moment`.
+        stamp = f"{text((key >> shift) + start)[:-3]}.{moment.microsecond:06d}+00"
         yield (
-            f"{eid}\t{timestamp_text(moment)}\t{actor_type}\t{actor_id}\t{actor_label}\t{action}\t{target_type}\t"
+            f"{eid}\t{stamp}\t{actor_type}\t{actor_id}\t{actor_label}\t{action}\t{target_type}\t"
             f"{target_id}\t{label}\t{data}\t{ip or NULL}\t{content}\t{NULL if bank is None else bank}\t"
             f"{NULL if pid is None else pid}\n"
         )
