@@ -68,7 +68,7 @@ def seed_banks(world: World, writer: Writer, *, next_user: int, staff_groups: di
     """Write staff, banks and everything a bank owns; return the first user id left for people."""
     rng = dice(world.seed, "banks")
     clock, first = world.clock, world.first
-    password = make_password(PASSWORD, salt="scaleworld")
+    password = world.password = make_password(PASSWORD, salt="scaleworld")
     users: list[str] = []
     groups: list[str] = []
 

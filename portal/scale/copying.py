@@ -7,7 +7,9 @@ newline), built by the part modules; only values that may hold a tab, newline or
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import multiprocessing
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from .progress import Progress
@@ -23,6 +25,44 @@ def text(value: str) -> str:
     return value.translate(_ESCAPES)
 
 
+# A part's rows, made for one range of its source (people, links, grants, events, entries): (text, rows, extra).
+Chunk = tuple[str, int, Any]
+Maker = Callable[[Any, int, int], Chunk]
+# What forked workers read: the world as it was drawn before they were forked (copy-on-write, never pickled).
+_SHARED: dict[str, Any] = {}
+
+
+def _make(job: tuple[Maker, int, int]) -> Chunk:
+    maker, low, high = job
+    return maker(_SHARED["world"], low, high)
+
+
+def lines(generate: Callable[[Any, int, int], Iterable[str]], world: Any, low: int, high: int) -> Chunk:
+    """Return the chunk of the lines `generate` yields for `low..high` (bind `generate` with functools.partial)."""
+    made = list(generate(world, low, high))
+    return "".join(made), len(made), None
+
+
+@contextmanager
+def workers(world: Any, count: int) -> Iterator[Any]:
+    """Yield a pool of `count` forked processes that make chunks of `world`'s rows (None for none).
+
+    Forked once the world is drawn, so each worker reads the drawn columns without copying them. The
+    workers never touch the database: they only format text, which the parent streams by COPY.
+    """
+    if count < 1:
+        yield None
+        return
+    _SHARED["world"] = world
+    pool = multiprocessing.get_context("fork").Pool(count)
+    try:
+        yield pool
+    finally:
+        pool.terminate()
+        pool.join()
+        _SHARED.clear()
+
+
 class Writer:
     """COPY rows into tables on one psycopg 3 cursor, counting them on a progress bar."""
 
@@ -30,6 +70,44 @@ class Writer:
         self.cursor = cursor
         self.progress = progress
         self.counts: dict[str, int] = {}
+        self.pool: Any = None
+
+    def chunks(self, world: Any, maker: Maker, total: int, *, size: int = 20_000) -> Iterator[Chunk]:
+        """Yield `maker`'s chunks over `0..total` in order, made by the worker pool when there is one."""
+        jobs = [(maker, low, min(low + size, total)) for low in range(0, total, size)]
+        if self.pool is None:
+            yield from (maker(world, low, high) for _, low, high in jobs)
+        else:
+            yield from self.pool.imap(_make, jobs)
+
+    def copy_chunks(
+        self,
+        table: str,
+        columns: Sequence[str],
+        world: Any,
+        maker: Maker,
+        total: int,
+        *,
+        part: str = "",
+        each: Callable[[Any], None] | None = None,
+    ) -> int:
+        """Write the rows `maker` makes for `0..total` into `table` by COPY and return how many.
+
+        `each`, if given, receives every chunk's extra value, in order (the trail chains hashes so).
+        """
+        self.progress.begin(part or table)
+        names = ", ".join(f'"{name}"' for name in columns)
+        written = 0
+        with self.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for text_, rows, extra in self.chunks(world, maker, total):
+                if each is not None:
+                    each(extra)
+                copy.write(text_)
+                written += rows
+                self.progress.advance(rows)
+        self.progress.end()
+        self.counts[table] = self.counts.get(table, 0) + written
+        return written
 
     def copy(self, table: str, columns: Sequence[str], lines: Iterable[str], *, part: str = "") -> int:
         """Write every line into `table` (given `columns`, in order) by COPY and return how many."""

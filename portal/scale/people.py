@@ -5,16 +5,18 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
+from functools import partial
 
 from consent.receipts import RECEIPT_VERSION
 
 from .banks import PURPOSES, USER_COLUMNS
-from .copying import NULL, Writer
+from .copying import NULL, Writer, lines
 from .plan import DAY, World, dice, iso, mix
 
 ACTIVE, REVOKED, EXPIRED = 0, 1, 2
 GRANT_STATUS = ("active", "revoked", "expired")
 GRANT_DAYS = 365
+EVENTS_PER_LINK = 16
 DELETION_DAYS = 30
 # Message-type masks by purpose (bits of consent.purposes.MESSAGE_TYPE_BITS): all the purpose's types.
 PURPOSE_MASK = {"account_updates": 1, "fraud_alerts": 2, "receipts_shipping": 12, "customer_service": 16}
@@ -91,9 +93,11 @@ def _draw_grant(world: World, rng: object, *, link: int, slot: int, linked: int,
 
 def write_people(world: World, writer: Writer) -> None:
     """Write people, links, grants and consent events from the drawn columns."""
-    writer.copy("portal_user", USER_COLUMNS, _people(world), part="people")
+    writer.copy_chunks("portal_user", USER_COLUMNS, world, partial(lines, _people), world.sizes.people, part="people")
     columns = ["id", "account_ref", "account_mask", "status", "linked_at", "unlinked_at", "partner_id", "user_id"]
-    writer.copy("consent_accountlink", columns, _links(world), part="account links")
+    writer.copy_chunks(
+        "consent_accountlink", columns, world, partial(lines, _links), len(world.link_person), part="account links"
+    )
     columns = [
         "id",
         "purpose",
@@ -115,7 +119,9 @@ def write_people(world: World, writer: Writer) -> None:
         "terms_id",
         "user_id",
     ]
-    writer.copy("consent_consentgrant", columns, _grants(world), part="grants")
+    writer.copy_chunks(
+        "consent_consentgrant", columns, world, partial(lines, _grants), len(world.grant_link), part="grants"
+    )
     columns = [
         "id",
         "public_id",
@@ -130,7 +136,14 @@ def write_people(world: World, writer: Writer) -> None:
         "user_id",
         "grant_id",
     ]
-    writer.copy("consent_consentevent", columns, _consent_events(world), part="consent events")
+    writer.copy_chunks(
+        "consent_consentevent",
+        columns,
+        world,
+        partial(lines, _consent_events),
+        len(world.link_person),
+        part="consent events",
+    )
 
 
 def email_of(world: World, person: int) -> str:
@@ -138,10 +151,10 @@ def email_of(world: World, person: int) -> str:
     return f"person{world.person_id(person)}@people.scale.example"
 
 
-def _people(world: World) -> Iterator[str]:
-    text, seed = world.clock.text, world.seed
-    password = _password()
-    for person, joined in enumerate(world.person_joined):
+def _people(world: World, low: int, high: int) -> Iterator[str]:
+    text, seed, password = world.clock.text, world.seed, world.password
+    for person in range(low, high):
+        joined = world.person_joined[person]
         pid = world.person_id(person)
         dice_ = mix(seed, pid)
         name = f"{FIRST_NAMES[dice_ % 12]} {LAST_NAMES[(dice_ >> 4) % 10]}"
@@ -151,17 +164,10 @@ def _people(world: World) -> Iterator[str]:
         )
 
 
-def _password() -> str:
-    from django.contrib.auth.hashers import make_password
-
-    from .banks import PASSWORD
-
-    return make_password(PASSWORD, salt="scaleworld")
-
-
-def _links(world: World) -> Iterator[str]:
+def _links(world: World, low: int, high: int) -> Iterator[str]:
     text, banks = world.clock.text, world.banks
-    for link, person in enumerate(world.link_person):
+    for link in range(low, high):
+        person = world.link_person[link]
         lid = world.link_id(link)
         unlinked = world.link_unlinked_at[link]
         status, gone = ("unlinked", text(unlinked)) if unlinked else ("active", NULL)
@@ -171,10 +177,11 @@ def _links(world: World) -> Iterator[str]:
         )
 
 
-def _grants(world: World) -> Iterator[str]:
+def _grants(world: World, low: int, high: int) -> Iterator[str]:
     text, banks, seed = world.clock.text, world.banks, world.seed
     link_person, link_bank = world.link_person, world.link_bank
-    for grant, link in enumerate(world.grant_link):
+    for grant in range(low, high):
+        link = world.grant_link[grant]
         bank = banks[link_bank[link]]
         scope_id, version_id, _code, _number = bank.scopes[world.grant_slot[grant]]
         purpose = PURPOSES[world.grant_slot[grant]]
@@ -204,11 +211,17 @@ def public_id(world: World, event_id: int) -> str:
     return f"5ca1e000-{world.seed & 0xFFFF:04x}-4000-8000-{event_id:012x}"
 
 
-def _consent_events(world: World) -> Iterator[str]:
-    """Yield each link's consent history: linked, each grant granted and ended and attested, unlinked."""
-    clock, banks, eid = world.clock, world.banks, world.first["consent_consentevent"]
+def _consent_events(world: World, low: int, high: int) -> Iterator[str]:
+    """Yield each link's consent history: linked, each grant granted and ended and attested, unlinked.
+
+    A link's events take ids from `first + EVENTS_PER_LINK * link` on, so any range of links can be
+    written alone (a link has at most 1 + 3 * 4 + 1 events).
+    """
+    clock, banks = world.clock, world.banks
     first_grant = world.link_first_grant
-    for link, person in enumerate(world.link_person):
+    for link in range(low, high):
+        person = world.link_person[link]
+        eid = world.first["consent_consentevent"] + EVENTS_PER_LINK * link
         bank = banks[world.link_bank[link]]
         lid, pid = world.link_id(link), world.person_id(person)
         head = (lid, pid, bank, f"•••• {lid % 10000:04d}")

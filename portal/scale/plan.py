@@ -114,6 +114,8 @@ class World:
     sizes: Sizes
     clock: Clock
     first: dict[str, int]
+    # The password hash every seeded account shares (hashed once: a slow hasher would dominate).
+    password: str = ""
     banks: list[Bank] = field(default_factory=list)
     # Banks people hold accounts at (live and suspended ones), by index into `banks`.
     people_banks: list[int] = field(default_factory=list)
@@ -133,6 +135,8 @@ class World:
     event_grant: array = field(default_factory=lambda: array("q"))
     event_at: array = field(default_factory=lambda: array("q"))
     event_type: array = field(default_factory=lambda: array("b"))
+    # One sort key per audit entry, in time order (`trail`).
+    audit_keys: list[int] = field(default_factory=list)
 
     def person_id(self, index: int) -> int:
         return self.first["portal_user"] + index

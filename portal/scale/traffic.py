@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from functools import partial
 
-from .copying import NULL, Writer
+from .copying import NULL, Writer, lines
 from .plan import DAY, World, dice, iso, mix
 
 TYPES = ("balance_update", "fraud_alert", "receipt", "shipping_update")
@@ -26,6 +27,7 @@ OUTCOMES = (
     (1000, "expired", "expired", "cancelled"),
 )
 ATTEMPTS = {"delivered": 1, "failed": 2, "dead": 7}
+MOST_ATTEMPTS = 8
 ERRORS = {"failed": "HTTP 503 from the gateway; will retry", "dead": "HTTP 500 from the gateway seven times"}
 TITLES = {
     "balance_update": "Your balance",
@@ -70,6 +72,7 @@ def outcome(world: World, event: int) -> tuple[int, str, str, str]:
 
 def write_traffic(world: World, writer: Writer) -> None:
     """Write events, deliveries, delivery attempts and inbox messages."""
+    events = len(world.event_grant)
     columns = [
         "id",
         "type",
@@ -85,7 +88,7 @@ def write_traffic(world: World, writer: Writer) -> None:
         "partner_id",
         "environment",
     ]
-    writer.copy("delivery_partnerevent", columns, _events(world), part="events")
+    writer.copy_chunks("delivery_partnerevent", columns, world, partial(lines, _events), events, part="events")
     columns = [
         "id",
         "channel",
@@ -100,7 +103,7 @@ def write_traffic(world: World, writer: Writer) -> None:
         "partner_id",
         "event_id",
     ]
-    writer.copy("delivery_delivery", columns, _deliveries(world), part="deliveries")
+    writer.copy_chunks("delivery_delivery", columns, world, partial(lines, _deliveries), events, part="deliveries")
     columns = [
         "id",
         "attempted_at",
@@ -111,9 +114,11 @@ def write_traffic(world: World, writer: Writer) -> None:
         "succeeded",
         "delivery_id",
     ]
-    writer.copy("delivery_deliveryattempt", columns, _attempts(world), part="delivery attempts")
+    writer.copy_chunks(
+        "delivery_deliveryattempt", columns, world, partial(lines, _attempts), events, part="delivery attempts"
+    )
     columns = ["id", "type", "title", "body", "created_at", "read_at", "delivery_id", "partner_id", "user_id"]
-    writer.copy("delivery_inboxmessage", columns, _inbox(world), part="inbox messages")
+    writer.copy_chunks("delivery_inboxmessage", columns, world, partial(lines, _inbox), events, part="inbox messages")
 
 
 def _payload(world: World, kind: int, event: int, at: int, mask: str) -> str:
@@ -137,9 +142,10 @@ def _payload(world: World, kind: int, event: int, at: int, mask: str) -> str:
     return f'{{"carrier": "Parcel Co", "eta": null, "status": "in_transit", "tracking_number": "PC{event:012d}"}}'
 
 
-def _events(world: World) -> Iterator[str]:
+def _events(world: World, low: int, high: int) -> Iterator[str]:
     text, banks = world.clock.text, world.banks
-    for event, grant in enumerate(world.event_grant):
+    for event in range(low, high):
+        grant = world.event_grant[event]
         link = world.grant_link[grant]
         bank = banks[world.link_bank[link]]
         kind, at, eid, lid = world.event_type[event], world.event_at[event], world.event_id(event), world.link_id(link)
@@ -153,9 +159,10 @@ def _events(world: World) -> Iterator[str]:
         )
 
 
-def _deliveries(world: World) -> Iterator[str]:
+def _deliveries(world: World, low: int, high: int) -> Iterator[str]:
     text, banks = world.clock.text, world.banks
-    for event, grant in enumerate(world.event_grant):
+    for event in range(low, high):
+        grant = world.event_grant[event]
         bank_id = banks[world.link_bank[world.grant_link[grant]]].id
         at, eid = world.event_at[event], world.event_id(event)
         queue = "fraud" if world.event_type[event] == 1 else "default"
@@ -171,15 +178,19 @@ def _deliveries(world: World) -> Iterator[str]:
             )
 
 
-def _attempts(world: World) -> Iterator[str]:
-    """Yield the gateway's attempts: every try of failed and dead deliveries, and one in eight of delivered ones."""
-    text, seed, aid = world.clock.text, world.seed, world.first["delivery_deliveryattempt"]
-    for event in range(len(world.event_grant)):
+def _attempts(world: World, low: int, high: int) -> Iterator[str]:
+    """Yield the gateway's attempts: every try of failed and dead deliveries, and one in eight of delivered ones.
+
+    An event's attempts take ids from `first + MOST_ATTEMPTS * event` on, so any range can be written alone.
+    """
+    text, seed = world.clock.text, world.seed
+    for event in range(low, high):
         status = outcome(world, event)[2]
         if status not in ATTEMPTS or (status == "delivered" and mix(seed, event) >> 20 & 7):
             continue
         at, did = world.event_at[event], world.delivery_id(event, GATEWAY)
         tries = ATTEMPTS[status]
+        aid = world.first["delivery_deliveryattempt"] + MOST_ATTEMPTS * event
         for number in range(tries):
             succeeded = status == "delivered"
             code, error = (200, "") if succeeded else (503 if status == "failed" else 500, ERRORS[status])
@@ -190,11 +201,13 @@ def _attempts(world: World) -> Iterator[str]:
             aid += 1
 
 
-def _inbox(world: World) -> Iterator[str]:
-    """Yield an inbox message for every delivered inbox delivery; older ones have been read."""
-    text, banks, seed, mid = world.clock.text, world.banks, world.seed, world.first["delivery_inboxmessage"]
+def _inbox(world: World, low: int, high: int) -> Iterator[str]:
+    """Yield an inbox message for every delivered inbox delivery (id: first + event); older ones have been read."""
+    text, banks, seed = world.clock.text, world.banks, world.seed
     read_before = world.clock.end - 3 * DAY
-    for event, grant in enumerate(world.event_grant):
+    for event in range(low, high):
+        grant = world.event_grant[event]
+        mid = world.first["delivery_inboxmessage"] + event
         if outcome(world, event)[1] != "delivered":
             continue
         link = world.grant_link[grant]
@@ -206,4 +219,3 @@ def _inbox(world: World) -> Iterator[str]:
             f"{read}\t{world.delivery_id(event, INBOX)}\t{banks[world.link_bank[link]].id}\t"
             f"{world.person_id(world.link_person[link])}\n"
         )
-        mid += 1

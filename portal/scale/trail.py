@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
-from collections.abc import Iterator
-from typing import IO, Any
+from typing import Any
 
 from compliance.audit import content_hash
 from compliance.audit.sequencer import chain_hash
@@ -178,47 +177,57 @@ class _Entry:
         return (moment, *self.key_actor(bank), "consent.deletion_attest", *target, "{}", None, bank.id, pid)
 
 
-class _Chain:
-    """The chain's head as entries are linked: position and hash of the newest link."""
-
-    def __init__(self, position: int, previous: str) -> None:
-        self.position, self.previous = position, previous
+def draw_trail(world: World) -> None:
+    """Draw the trail's entries, as sort keys in time order, into `world.audit_keys`."""
+    world.audit_keys = _keys(world)
 
 
 def write_trail(world: World, writer: Writer, *, position: int, previous: str) -> tuple[int, str]:
-    """Write every entry and its link into the chain after (`position`, `previous`); return the new head."""
-    keys = _keys(world)
-    chain = _Chain(position, previous)
+    """Write every entry and its link into the chain after (`position`, `previous`); return the new head.
+
+    Entries are made in chunks (by the workers when there are), each with the content hashes of its
+    entries; the chain is then linked here, in order, since each link hashes the one before it.
+    """
+    state: dict[str, Any] = {"position": position, "previous": previous}
     # Links wait in a file while the entries stream: one connection runs one COPY at a time.
     with tempfile.TemporaryFile("w+", encoding="utf-8", prefix="scale-links-") as links:
-        writer.copy("compliance_auditentry", COLUMNS, _entries(world, keys, links, chain), part="audit entries")
+
+        def link(chunk: tuple[int, list[str]]) -> None:
+            eid, contents = chunk
+            at, head = state["position"], state["previous"]
+            made = []
+            for content in contents:
+                at += 1
+                head = chain_hash(at, head, content)
+                made.append(f"{at}\t{eid}\t{head}\n")
+                eid += 1
+            links.write("".join(made))
+            state["position"], state["previous"] = at, head
+
+        total = len(world.audit_keys)
+        writer.copy_chunks(
+            "compliance_auditentry", COLUMNS, world, _entry_chunk, total, part="audit entries", each=link
+        )
         links.seek(0)
         writer.copy("compliance_auditchainlink", ("position", "entry_id", "chain_hash"), links, part="chain links")
-    return chain.position, chain.previous
+    return int(state["position"]), str(state["previous"])
 
 
-def _entries(world: World, keys: list[int], links: IO[str], chain: _Chain) -> Iterator[str]:
-    entry, eid = _Entry(world), world.first["compliance_auditentry"]
-    position, previous = chain.position, chain.previous
+def _entry_chunk(world: World, low: int, high: int) -> tuple[str, int, tuple[int, list[str]]]:
+    """Return entries `low..high` as COPY text, with their content hashes (the chain is linked by the caller)."""
+    entry, first = _Entry(world), world.first["compliance_auditentry"] + low
     shift, start, text = REF_BITS + KIND_BITS, world.clock.start - 10**8, world.clock.text
-    buffer: list[str] = []
-    for key in keys:
+    made, contents = [], []
+    for eid, key in enumerate(world.audit_keys[low:high], start=first):
         values = entry.fields(key)
         content = content_hash(values)
-        position += 1
-        previous = chain_hash(position, previous, content)
+        contents.append(content)
         moment, actor_type, actor_id, actor_label, action, target_type, target_id, label, data, ip, bank, pid = values
         # The stored time, written from the clock: the same instant `content_hash` read off `moment`.
         stamp = f"{text((key >> shift) + start)[:-3]}.{moment.microsecond:06d}+00"
-        yield (
+        made.append(
             f"{eid}\t{stamp}\t{actor_type}\t{actor_id}\t{actor_label}\t{action}\t{target_type}\t"
             f"{target_id}\t{label}\t{data}\t{ip or NULL}\t{content}\t{NULL if bank is None else bank}\t"
             f"{NULL if pid is None else pid}\n"
         )
-        buffer.append(f"{position}\t{eid}\t{previous}\n")
-        if len(buffer) == 10_000:
-            links.write("".join(buffer))
-            buffer.clear()
-        eid += 1
-    links.write("".join(buffer))
-    chain.position, chain.previous = position, previous
+    return "".join(made), len(made), (first, contents)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import resource
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from django.contrib.auth.models import Group
@@ -15,13 +18,13 @@ from compliance.models import AuditChainHead
 from portal.groups import ensure_staff_groups
 
 from .banks import seed_banks
-from .copying import Writer, next_ids, rebuild_indexes, reset_sequences, set_aside_indexes
+from .copying import Writer, next_ids, rebuild_indexes, reset_sequences, set_aside_indexes, workers
 from .integrity import TABLES
 from .people import draw_people, write_people
 from .plan import Clock, Sizes, World
 from .progress import Progress
 from .traffic import draw_events, write_traffic
-from .trail import write_trail
+from .trail import draw_trail, write_trail
 
 # A database holds data when any of these has a row (migrations alone fill none of them).
 DATA_TABLES = (
@@ -59,6 +62,9 @@ class Report:
     parts: list[tuple[str, int, float]] = field(default_factory=list)
     chain_size: int = 0
     fast_keys: bool = False
+    # CPU seconds spent formatting rows (this process and its workers) and by the database's backend.
+    python_cpu: float = 0.0
+    database_cpu: float | None = None
 
     @property
     def rows(self) -> int:
@@ -76,12 +82,19 @@ def _has_rows(cursor: Any, table: str) -> bool:
 
 
 def seed_world(
-    *, people: int, seed: int = 1, until: dt.date | None = None, append: bool = False, progress: Progress | None = None
+    *,
+    people: int,
+    seed: int = 1,
+    until: dt.date | None = None,
+    append: bool = False,
+    processes: int = 0,
+    progress: Progress | None = None,
 ) -> Report:
     """Seed a world of `people` people into the default database (PostgreSQL only) and return what was written.
 
     Refuses a database that holds data unless `append` (then the world goes beside it, with fresh ids,
-    and its audit entries continue the chain). All or nothing: one transaction.
+    and its audit entries continue the chain). All or nothing: one transaction. `processes` forked
+    workers format the rows while this process streams them (0: this process does everything).
     """
     if connection.vendor != "postgresql":
         raise WorldRefused(
@@ -102,6 +115,8 @@ def seed_world(
                 "database, or pass --append to add the world beside what is there."
             )
         fast_keys = _tune(cursor)
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = int(cursor.fetchone()[0])
         head, _ = AuditChainHead.objects.select_for_update().get_or_create(
             id=1, defaults={"size": 0, "chain_hash": GENESIS_HASH}
         )
@@ -117,11 +132,15 @@ def seed_world(
         rebuild = [] if holding else set_aside_indexes(cursor, BIG)
         people_from = seed_banks(world, writer, next_user=world.first["portal_user"], staff_groups=groups)
         world.first["portal_user"] = people_from
+        progress.begin("drawing the world")
         draw_people(world)
-        write_people(world, writer)
         draw_events(world)
-        write_traffic(world, writer)
-        size, chain = write_trail(world, writer, position=head.size, previous=head.chain_hash)
+        draw_trail(world)
+        progress.end()
+        with workers(world, processes) as writer.pool:
+            write_people(world, writer)
+            write_traffic(world, writer)
+            size, chain = write_trail(world, writer, position=head.size, previous=head.chain_hash)
         head.size, head.chain_hash, head.watermark = size, chain, _watermark(cursor, head.watermark)
         head.save(update_fields=["size", "chain_hash", "watermark"])
         rebuild_indexes(cursor, rebuild, progress)
@@ -130,8 +149,22 @@ def seed_world(
         for table in TABLES:
             cursor.execute(f"ANALYZE {table}")
         progress.end()
+        database_cpu = _backend_cpu(backend)
     audit_checkpoint(force=True)  # signs the world's chain, outside the database too
-    return Report(dict(writer.counts), progress.seconds, progress.parts, size, fast_keys)
+    python_cpu = sum(
+        usage.ru_utime + usage.ru_stime
+        for usage in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    )
+    return Report(dict(writer.counts), progress.seconds, progress.parts, size, fast_keys, python_cpu, database_cpu)
+
+
+def _backend_cpu(pid: int) -> float | None:
+    """Return the CPU seconds the database backend `pid` has used, when it runs on this machine (else None)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _tune(cursor: Any) -> bool:

@@ -27,6 +27,10 @@ class Command(BaseCommand):
             "--until", type=dt.date.fromisoformat, default=None,
             help="The day the world's history ends, YYYY-MM-DD (default today, UTC); fix it for an identical world.",
         )  # fmt: skip
+        parser.add_argument(
+            "--processes", type=int, default=2,
+            help="Worker processes that format rows while this one streams them (default 2; 0 for none).",
+        )  # fmt: skip
         parser.add_argument("--append", action="store_true", help="Add the world beside data already there.")
         parser.add_argument("--check", action="store_true", help="Afterwards, prove every foreign key points at a row.")
 
@@ -36,7 +40,7 @@ class Command(BaseCommand):
         try:
             report = seed_world(
                 people=options["people"], seed=options["seed"], until=options["until"], append=options["append"],
-                progress=progress,
+                processes=options["processes"], progress=progress,
             )  # fmt: skip
         except WorldRefused as refused:
             raise CommandError(str(refused)) from refused
@@ -47,6 +51,8 @@ class Command(BaseCommand):
             f"audit chain now {report.chain_size:,} entries"
             + ("" if report.fast_keys else " (foreign-key triggers stayed on: connect as a superuser to load faster)")
         )
+        database = "" if report.database_cpu is None else f", the database {report.database_cpu:.1f} s"
+        self.stdout.write(f"CPU time: formatting rows {report.python_cpu:.1f} s{database}")
         if options["check"]:
             with connection.cursor() as cursor:
                 dangling = dangling_references(cursor)
