@@ -196,9 +196,7 @@ class EventFields(Contract):
     event_id: Annotated[str, Field(min_length=1, max_length=200, pattern=TEXT)] | None = Field(
         default=None, description="Your idempotency key for this event (or the `Idempotency-Key` header)."
     )
-    link: Annotated[
-        int, Field(ge=1, le=2**63 - 1, description="The account link's id."), BeforeValidator(whole_number)
-    ]
+    link: Annotated[int, Field(ge=1, le=2**63 - 1, description="The account link's id."), BeforeValidator(whole_number)]
     deliver_by: Moment | None = Field(
         default=None,
         description="Send nothing after this time (the update is stale then); a time already past is stored "
@@ -256,8 +254,8 @@ BatchedEvent = Annotated[
     WithJsonSchema(
         {
             "description": "An event as posted alone (BalanceUpdateEvent, FraudAlertEvent, ReceiptEvent, "
-            "ShippingUpdateEvent or ChatReplyEvent). Each is checked on its own: one that is not valid is refused in the results "
-            "(outcome `refused`, with its error) and the others are still accepted.",
+            "ShippingUpdateEvent or ChatReplyEvent). Each is checked on its own: one that is not valid is refused in "
+            "the results (outcome `refused`, with its error) and the others are still accepted.",
         }
     ),
 ]

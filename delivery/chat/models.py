@@ -71,6 +71,12 @@ class ChatMessage(models.Model):
     def __str__(self) -> str:
         return f"chat message {self.pk} ({self.sender}) in {self.conversation_id}"
 
+    @property
+    def chart_max(self) -> str:
+        """Return the largest value of the message's chart card (the scale of its bars), or "0"."""
+        points = (self.card or {}).get("points") or []
+        return str(max((abs(float(point["value"])) for point in points), default=0.0))
+
 
 class FraudAnswer(models.Model):
     """A person's answer to one fraud alert: at most one per alert (the unique inbox message says so)."""

@@ -8,122 +8,242 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('consent', '0003_grant_scope_change'),
-        ('delivery', '0006_inbox_consent_change'),
-        ('partners', '0004_capability_signing_secret'),
+        ("consent", "0003_grant_scope_change"),
+        ("delivery", "0006_inbox_consent_change"),
+        ("partners", "0004_capability_signing_secret"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='partnerevent',
-            name='type',
-            field=models.CharField(choices=[('balance_update', 'Balance update'), ('fraud_alert', 'Fraud alert'), ('receipt', 'Receipt'), ('shipping_update', 'Shipping update'), ('chat_reply', 'Chat reply')], max_length=24),
+            model_name="partnerevent",
+            name="type",
+            field=models.CharField(
+                choices=[
+                    ("balance_update", "Balance update"),
+                    ("fraud_alert", "Fraud alert"),
+                    ("receipt", "Receipt"),
+                    ("shipping_update", "Shipping update"),
+                    ("chat_reply", "Chat reply"),
+                ],
+                max_length=24,
+            ),
         ),
         migrations.CreateModel(
-            name='BotMessage',
+            name="BotMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('public_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('event_type', models.CharField(choices=[('chat.message', 'A person wrote to the bot'), ('fraud_alert.answered', 'A person answered a fraud alert')], max_length=32)),
-                ('payload', models.JSONField()),
-                ('status', models.CharField(choices=[('pending', 'Waiting'), ('delivered', 'Delivered'), ('dead', 'Gave up'), ('cancelled', 'Not sent (consent or bot gone)')], default='pending', max_length=16)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('enqueued_at', models.DateTimeField(blank=True, null=True)),
-                ('delivered_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.CharField(blank=True, max_length=300)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('capability', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='bot_messages', to='partners.chatbotcapability')),
-                ('partner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='bot_messages', to='partners.partner')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("public_id", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                (
+                    "event_type",
+                    models.CharField(
+                        choices=[
+                            ("chat.message", "A person wrote to the bot"),
+                            ("fraud_alert.answered", "A person answered a fraud alert"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("payload", models.JSONField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting"),
+                            ("delivered", "Delivered"),
+                            ("dead", "Gave up"),
+                            ("cancelled", "Not sent (consent or bot gone)"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("next_attempt_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("enqueued_at", models.DateTimeField(blank=True, null=True)),
+                ("delivered_at", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.CharField(blank=True, max_length=300)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "capability",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="bot_messages",
+                        to="partners.chatbotcapability",
+                    ),
+                ),
+                (
+                    "partner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="bot_messages", to="partners.partner"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='BotAttempt',
+            name="BotAttempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('attempted_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('status_code', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('duration_ms', models.PositiveIntegerField(default=0)),
-                ('response_excerpt', models.CharField(blank=True, max_length=500)),
-                ('error', models.CharField(blank=True, max_length=300)),
-                ('succeeded', models.BooleanField(default=False)),
-                ('message', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attempt_log', to='delivery.botmessage')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("attempted_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("status_code", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("duration_ms", models.PositiveIntegerField(default=0)),
+                ("response_excerpt", models.CharField(blank=True, max_length=500)),
+                ("error", models.CharField(blank=True, max_length=300)),
+                ("succeeded", models.BooleanField(default=False)),
+                (
+                    "message",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attempt_log",
+                        to="delivery.botmessage",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['attempted_at', 'pk'],
+                "ordering": ["attempted_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='ChatMessage',
+            name="ChatMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sender', models.CharField(choices=[('person', 'You'), ('bank', 'The bank')], max_length=8)),
-                ('text', models.TextField(max_length=2000)),
-                ('suggestions', models.JSONField(blank=True, default=list)),
-                ('card', models.JSONField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('event', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='chat_message', to='delivery.partnerevent')),
-                ('in_reply_to', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='replies', to='delivery.chatmessage')),
-                ('link', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='consent.accountlink')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("sender", models.CharField(choices=[("person", "You"), ("bank", "The bank")], max_length=8)),
+                ("text", models.TextField(max_length=2000)),
+                ("suggestions", models.JSONField(blank=True, default=list)),
+                ("card", models.JSONField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "event",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="chat_message",
+                        to="delivery.partnerevent",
+                    ),
+                ),
+                (
+                    "in_reply_to",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="replies",
+                        to="delivery.chatmessage",
+                    ),
+                ),
+                (
+                    "link",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="consent.accountlink",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'pk'],
+                "ordering": ["created_at", "pk"],
             },
         ),
         migrations.AddField(
-            model_name='botmessage',
-            name='chat_message',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='bot_message', to='delivery.chatmessage'),
+            model_name="botmessage",
+            name="chat_message",
+            field=models.OneToOneField(
+                on_delete=django.db.models.deletion.CASCADE, related_name="bot_message", to="delivery.chatmessage"
+            ),
         ),
         migrations.CreateModel(
-            name='Conversation',
+            name="Conversation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('partner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='conversations', to='partners.partner')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='conversations', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "partner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="conversations", to="partners.partner"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="conversations",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='chatmessage',
-            name='conversation',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='delivery.conversation'),
+            model_name="chatmessage",
+            name="conversation",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="messages",
+                to="delivery.conversation",
+            ),
         ),
         migrations.CreateModel(
-            name='FraudAnswer',
+            name="FraudAnswer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('answer', models.CharField(choices=[('was_me', 'This was me'), ('not_me', "This wasn't me")], max_length=8)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('chat_message', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='fraud_answer', to='delivery.chatmessage')),
-                ('inbox_message', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='fraud_answer', to='delivery.inboxmessage')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "answer",
+                    models.CharField(choices=[("was_me", "This was me"), ("not_me", "This wasn't me")], max_length=8),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "chat_message",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="fraud_answer",
+                        to="delivery.chatmessage",
+                    ),
+                ),
+                (
+                    "inbox_message",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="fraud_answer",
+                        to="delivery.inboxmessage",
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='botmessage',
-            index=models.Index(condition=models.Q(('status', 'pending')), fields=['next_attempt_at'], name='delivery_bot_open_idx'),
+            model_name="botmessage",
+            index=models.Index(
+                condition=models.Q(("status", "pending")), fields=["next_attempt_at"], name="delivery_bot_open_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='botmessage',
-            index=models.Index(fields=['partner', 'status', 'created_at'], name='delivery_bot_partner_idx'),
+            model_name="botmessage",
+            index=models.Index(fields=["partner", "status", "created_at"], name="delivery_bot_partner_idx"),
         ),
         migrations.AddConstraint(
-            model_name='conversation',
-            constraint=models.UniqueConstraint(fields=('user', 'partner'), name='delivery_one_conversation_per_bank'),
+            model_name="conversation",
+            constraint=models.UniqueConstraint(fields=("user", "partner"), name="delivery_one_conversation_per_bank"),
         ),
         migrations.AddIndex(
-            model_name='chatmessage',
-            index=models.Index(fields=['conversation', 'created_at'], name='delivery_chat_conv_idx'),
+            model_name="chatmessage",
+            index=models.Index(fields=["conversation", "created_at"], name="delivery_chat_conv_idx"),
         ),
         migrations.AddConstraint(
-            model_name='chatmessage',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('event__isnull', True), ('sender', 'person')), models.Q(('event__isnull', False), ('sender', 'bank')), _connector='OR'), name='delivery_chat_bank_message_has_event'),
+            model_name="chatmessage",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("event__isnull", True), ("sender", "person")),
+                    models.Q(("event__isnull", False), ("sender", "bank")),
+                    _connector="OR",
+                ),
+                name="delivery_chat_bank_message_has_event",
+            ),
         ),
     ]
