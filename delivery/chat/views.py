@@ -103,7 +103,7 @@ def conversation_poll(request: HttpRequest, slug: str) -> JsonResponse:
                     "id": message.pk,
                     "from": message.sender,
                     "html": render_to_string(
-                        "delivery/includes/chat_message.html", {"message": message, "partner": partner}
+                        "delivery/includes/chat_message.html", {"message": message, "partner": partner}, request=request
                     ),
                 }
                 for message in rows
