@@ -53,11 +53,14 @@ def test_without_customer_service_consent_the_page_offers_it_unticked_and_granti
     assert not BotMessage.objects.exists()
     sign_in_verified(client, c.user)
     page = client.get(f"/me/chat/{c.bank.slug}/").content.decode()
-    assert "Let " in page and "chatbot answer you?" in page
-    assert 'name="scope_version"' in page and " checked" not in page
+    assert "Let " in page
+    assert "chatbot answer you?" in page
+    assert 'name="scope_version"' in page
+    assert " checked" not in page
     assert 'id="chat-text"' not in page  # no way to write before the person decides
     nothing = client.post(f"/me/chat/{c.bank.slug}/allow/", {})
-    assert nothing.status_code == 400 and "Tick the box" in nothing.content.decode()
+    assert nothing.status_code == 400
+    assert "Tick the box" in nothing.content.decode()
     assert not ConsentGrant.objects.filter(link=c.link).exists()
     version = c.bank.scopes.get().published_version
     done = client.post(f"/me/chat/{c.bank.slug}/allow/", {"scope_version": version.pk})
@@ -79,7 +82,8 @@ def test_a_message_goes_to_the_bot_signed_with_the_capabilitys_secret_over_real_
     with django_capture_on_commit_callbacks(execute=True):
         message = _sent(c)
     row = BotMessage.objects.get(chat_message=message)
-    assert published == [row.pk] and row.enqueued_at is not None  # published after commit
+    assert published == [row.pk]
+    assert row.enqueued_at is not None
     assert bot_message_send(message_id=row.pk) == "delivered"
     assert bot_message_send(message_id=row.pk) == "skipped"  # a second task with the same id sends nothing
     [body] = bot.state.messages.values()
@@ -90,7 +94,8 @@ def test_a_message_goes_to_the_bot_signed_with_the_capabilitys_secret_over_real_
         "sent_at": message.created_at.isoformat(),
     }
     assert (body["data"]["link"], body["data"]["capability"]) == (c.link.pk, "ask_anything")
-    assert bot.state.rejected == 0 and list(bot.state.messages) == [row.msg_id]
+    assert bot.state.rejected == 0
+    assert list(bot.state.messages) == [row.msg_id]
     row.refresh_from_db()
     assert (row.status, row.attempts) == ("delivered", 1)
 
@@ -104,7 +109,9 @@ def test_a_failing_bot_is_retried_on_the_schedule_then_a_permanent_refusal_is_a_
     row = BotMessage.objects.get(chat_message=_sent(c))
     assert bot_message_send(message_id=row.pk) == "retrying"
     row.refresh_from_db()
-    assert row.attempts == 1 and row.enqueued_at is None and row.next_attempt_at > timezone.now()
+    assert row.attempts == 1
+    assert row.enqueued_at is None
+    assert row.next_attempt_at > timezone.now()
     assert bot_message_send(message_id=row.pk) == "not_due"
     # The sweeper takes it again once due.
     assert bot_messages_sweep(now=row.next_attempt_at, reenqueue_after=timedelta(minutes=1), limit=10) == 1
@@ -112,7 +119,8 @@ def test_a_failing_bot_is_retried_on_the_schedule_then_a_permanent_refusal_is_a_
     bot.state.fail_next, bot.state.fail_status = 1, 410
     assert bot_message_send(message_id=row.pk) == "dead"
     row.refresh_from_db()
-    assert row.status == "dead" and row.attempt_log.count() == 2
+    assert row.status == "dead"
+    assert row.attempt_log.count() == 2
     assert AuditEntry.objects.filter(action="delivery.bot_dead_letter").exists()
     assert bot.state.messages == {}
 
@@ -129,7 +137,8 @@ def test_consent_withdrawn_after_writing_stops_the_send_and_refuses_the_reply(
     assert bot_message_send(message_id=row.pk) == "cancelled"
     assert bot.state.arrivals == 0  # nothing left the platform
     answer = _post(client, c.api_key, reply(message.pk, c.link.pk))
-    assert answer.status_code == 403 and answer.json()["error"]["code"] == "consent_required"
+    assert answer.status_code == 403
+    assert answer.json()["error"]["code"] == "consent_required"
     assert not ChatMessage.objects.filter(sender="bank").exists()
     with pytest.raises(ConsentNeeded):
         _sent(c, "Hello again")
@@ -148,11 +157,11 @@ def test_a_reply_shows_in_the_conversation_and_the_live_poll(client: Client) -> 
     sign_in_verified(client, c.user)
     poll = client.get(f"/me/chat/{c.bank.slug}/new/?after={message.pk}").json()
     assert [m["id"] for m in poll["messages"]] == [shown.pk]
-    assert (
-        "Your balance is 12.30 GBP." in poll["messages"][0]["html"] and "Last payments" in poll["messages"][0]["html"]
-    )
+    assert "Your balance is 12.30 GBP." in poll["messages"][0]["html"]
+    assert "Last payments" in poll["messages"][0]["html"]
     page = client.get(f"/me/chat/{c.bank.slug}/").content.decode()
-    assert "•••• 1234" in page and "What&#x27;s my balance?" in page
+    assert "•••• 1234" in page
+    assert "What&#x27;s my balance?" in page
 
 
 @pytest.mark.parametrize(
@@ -215,9 +224,11 @@ def test_a_fraud_alert_asks_and_the_answer_goes_to_the_bank_once_and_its_reply_s
     alert = _fraud_alert(c)
     sign_in_verified(client, c.user)
     inbox = client.get("/me/inbox/").content.decode()
-    assert "This was me" in inbox and "This wasn't me" in inbox
+    assert "This was me" in inbox
+    assert "This wasn't me" in inbox
     answered = client.post(f"/me/inbox/alerts/{alert.pk}/answer/", {"answer": "not_me"})
-    assert answered.status_code == 302 and answered["Location"] == f"/me/chat/{c.bank.slug}/"
+    assert answered.status_code == 302
+    assert answered["Location"] == f"/me/chat/{c.bank.slug}/"
     again = client.post(f"/me/inbox/alerts/{alert.pk}/answer/", {"answer": "was_me"})
     assert again.status_code == 302
     with pytest.raises(Conflict):
@@ -235,7 +246,8 @@ def test_a_fraud_alert_asks_and_the_answer_goes_to_the_bank_once_and_its_reply_s
     posted = _post(client, c.api_key, reply(body["data"]["message"]["id"], c.link.pk, text="We froze your card."))
     assert posted.status_code == 202, posted.content
     page = client.get(f"/me/chat/{c.bank.slug}/").content.decode()
-    assert "We froze your card." in page and "This wasn&#x27;t me" in page
+    assert "We froze your card." in page
+    assert "This wasn&#x27;t me" in page
     assert "You answered: This wasn&#x27;t me" in client.get("/me/inbox/").content.decode()
 
 
@@ -257,7 +269,8 @@ def test_ending_the_conversation_and_writing_again(client: Client) -> None:
     assert Conversation.objects.get().is_ended
     assert "You ended this conversation" in client.get(f"/me/chat/{c.bank.slug}/").content.decode()
     empty = client.post(f"/me/chat/{c.bank.slug}/send/", {"text": "   "})
-    assert empty.status_code == 400 and "Write a message" in empty.content.decode()
+    assert empty.status_code == 400
+    assert "Write a message" in empty.content.decode()
     client.post(f"/me/chat/{c.bank.slug}/send/", {"text": "Back again"})
     assert not Conversation.objects.get().is_ended
     assert ChatMessage.objects.count() == 2
