@@ -127,8 +127,6 @@ def conversation_end(*, user: User, partner: Partner, ip: str | None = None) -> 
 
 def fraud_alert_answer(*, user: User, inbox_message_id: int, answer: str, ip: str | None = None) -> FraudAnswer:
     """Send the person's answer to a fraud alert to the bank's bot (`fraud_alert.answered`), at most once."""
-    if answer not in FraudAnswer.Answer.values:
-        raise ApplicationError("Choose “This was me” or “This wasn't me”.", code="invalid")
     alert = (
         InboxMessage.objects.select_related("partner", "delivery__event")
         .filter(pk=inbox_message_id, user=user, type=InboxMessage.Type.FRAUD_ALERT)
@@ -136,6 +134,8 @@ def fraud_alert_answer(*, user: User, inbox_message_id: int, answer: str, ip: st
     )
     if alert is None or alert.delivery is None:
         raise NotFound("There is no such fraud alert in your inbox.")
+    if answer not in FraudAnswer.Answer.values:
+        raise ApplicationError("Choose “This was me” or “This wasn't me”.", code="invalid")
     event = alert.delivery.event
     if hasattr(alert, "fraud_answer"):
         raise _answered()

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from consent.services import GrantChoice, consent_grant
 from partners.models import MessageType, Partner, Purpose
-from portal.errors import ApplicationError
+from portal.errors import ApplicationError, NotFound
 from portal.models import User
 from portal.requests import client_ip
 from portal.roles import role_required
@@ -157,6 +157,8 @@ def fraud_alert_answer(request: HttpRequest, pk: int) -> HttpResponse:
         answer = services.fraud_alert_answer(
             user=_user(request), inbox_message_id=pk, answer=request.POST.get("answer", ""), ip=client_ip(request)
         )
+    except NotFound as error:
+        raise Http404(error.message) from error
     except ApplicationError as error:
         messages.error(request, error.message)
         return redirect("delivery:inbox")
