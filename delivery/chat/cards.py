@@ -7,15 +7,27 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, TypeAdapter
+from pydantic import BeforeValidator, Field, TypeAdapter, WithJsonSchema
 
-from ..payloads import TEXT, Contract, Currency, Mask, Moment, Money, Name, whole_number
+from ..payloads import AMOUNT_PATTERN, TEXT, Contract, Currency, Mask, Moment, Money, Name, whole_number
 from .models import TEXT_LENGTH
 
 MAX_SUGGESTIONS = 6
 MAX_PLACES = 10
 MAX_POINTS = 12
 
+# An amount that may be left out: the schema keeps the amount's pattern (a plain union would lose it).
+OptionalMoney = Annotated[
+    Money | None,
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": AMOUNT_PATTERN, "description": 'An amount as text, like "1234.50".'},
+                {"type": "null"},
+            ]
+        }
+    ),
+]
 Suggestion = Annotated[str, Field(min_length=1, max_length=60, pattern=TEXT)]
 Label = Annotated[str, Field(min_length=1, max_length=40, pattern=TEXT)]
 Address = Annotated[str, Field(min_length=1, max_length=200, pattern=TEXT)]
@@ -27,7 +39,7 @@ class BalanceCard(Contract):
     kind: Literal["balance"]
     account_mask: Mask
     balance: Money
-    available: Money | None = None
+    available: OptionalMoney = None
     currency: Currency
     as_of: Moment | None = None
 
@@ -61,7 +73,7 @@ class ChartCard(Contract):
     kind: Literal["chart"]
     title: Name
     currency: Currency | None = None
-    total: Money | None = None
+    total: OptionalMoney = None
     points: Annotated[list[ChartPoint], Field(min_length=1, max_length=MAX_POINTS)]
 
 

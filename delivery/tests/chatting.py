@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import socket
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpx
 import pytest
 
 from consent.models import AccountLink
 from consent.tests.factories import grant_for, link_for
 from delivery.demo_gateway import GatewayReceiver
+from delivery.signing import SignatureError, verify
 from delivery.tests.factories import published_balances_scope
 from partners.models import ChatbotCapability, Partner
 from partners.services import capability_create, capability_update
@@ -107,3 +112,65 @@ BOT_URL = f"http://127.0.0.1:{BOT_PORT}/messages"
 def bot_server() -> Iterator[GatewayReceiver]:
     with GatewayReceiver("whsec_" + "A" * 44, port=BOT_PORT) as receiver:
         yield receiver
+
+
+class AnsweringBot:
+    """A bank's bot as a bank would write one, on 127.0.0.1: it verifies each signed `chat.message`, answers
+    200 at once, then replies through the public API (`POST /api/v1/events/`) with the bank's key."""
+
+    def __init__(self, *, api_base: str, api_key: str) -> None:
+        self.api_base, self.api_key = api_base, api_key
+        self.secret = ""
+        self.received: list[dict[str, Any]] = []
+        self.replies: list[int] = []  # HTTP statuses of its reply posts
+        bot = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                try:
+                    verify(bot.secret, dict(self.headers.items()), body)
+                except SignatureError:
+                    self.send_response(401)
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.end_headers()
+                webhook = json.loads(body)
+                bot.received.append(webhook)
+                threading.Thread(target=bot.answer, args=(webhook,), daemon=True).start()
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        """Return the bot's webhook address."""
+        return f"http://127.0.0.1:{self._server.server_address[1]}/chat"
+
+    def answer(self, webhook: dict[str, Any]) -> None:
+        """Reply to one message: the balance, with a card and suggestions."""
+        data = webhook["data"]
+        card = {"kind": "balance", "account_mask": "•••• 4242", "balance": "1234.50", "currency": "GBP"}
+        event = reply(
+            data["message"]["id"],
+            data["link"],
+            text=f"You asked: “{data['message']['text']}”. Your balance is 1234.50 GBP.",
+            card=card,
+            suggestions=["Spending this month"],
+        )
+        response = httpx.post(
+            f"{self.api_base}/api/v1/events/", json=event, headers={"Authorization": f"Bearer {self.api_key}"}
+        )
+        self.replies.append(response.status_code)
+
+    def __enter__(self) -> AnsweringBot:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
