@@ -21,7 +21,8 @@ from delivery.chat.sending import bot_message_send, bot_messages_sweep
 from delivery.chat.services import ConsentNeeded, chat_send, conversation_end, fraud_alert_answer
 from delivery.demo_gateway import GatewayReceiver
 from delivery.models import Delivery, InboxMessage
-from delivery.tests.chatting import BOT_URL, bot_receiver, bot_server, chat_bank, chatting, reply
+from delivery.tests.chatting import BOT_URL, HELP_SCOPE, bot_receiver, bot_server, chat_bank, chatting, reply
+from partners.services import capability_create
 from portal.errors import Conflict
 from portal.tests.signing_in import sign_in_verified
 
@@ -302,3 +303,26 @@ def test_the_webhook_payload_is_json_the_bank_can_verify(bot: GatewayReceiver) -
     bot_message_send(message_id=row.pk)
     assert bot.state.rejected == 1
     json.dumps(row.payload)
+
+
+def test_a_tapped_suggestion_goes_to_the_capability_it_came_from(client: Client) -> None:
+    c = chatting(BOT_URL)
+    other = capability_create(
+        partner=c.bank,
+        code="atm_finder",
+        actor=None,
+        name="Find an ATM",
+        description="The nearest cash machines.",
+        sample_utterances=["Where is the nearest ATM?"],
+        scopes=[HELP_SCOPE],
+        message_types=["chat_reply"],
+        webhook_url="http://127.0.0.1:9/atm",
+        status="published",
+    )
+    sign_in_verified(client, c.user)
+    page = client.get(f"/me/chat/{c.bank.slug}/").content.decode()
+    assert 'value="atm_finder"' in page
+    assert "Where is the nearest ATM?" in page
+    client.post(f"/me/chat/{c.bank.slug}/send/", {"text": "Where is the nearest ATM?", "capability": "atm_finder"})
+    client.post(f"/me/chat/{c.bank.slug}/send/", {"text": "Something else"})
+    assert [row.capability_id for row in BotMessage.objects.order_by("pk")] == [other.pk, c.bot.pk]
