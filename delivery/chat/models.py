@@ -72,6 +72,12 @@ class ChatMessage(models.Model):
         return f"chat message {self.pk} ({self.sender}) in {self.conversation_id}"
 
     @property
+    def send_state(self) -> tuple[str, str] | None:
+        """Return how sending the person's message to the bot stands, as (status, words), or None."""
+        row = getattr(self, "bot_message", None) if self.sender == self.Sender.PERSON else None
+        return (row.status, SEND_STATE_WORDS[row.status]) if row is not None else None
+
+    @property
     def chart_max(self) -> str:
         """Return the largest value of the message's chart card (the scale of its bars), or "0"."""
         points = (self.card or {}).get("points") or []
@@ -94,6 +100,15 @@ class FraudAnswer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.answer} to inbox message {self.inbox_message_id}"
+
+
+# What the person reads beside their message about its send to the bot, by BotMessage status.
+SEND_STATE_WORDS = {
+    "pending": "Sending…",
+    "delivered": "Delivered",
+    "dead": "Not delivered: the chatbot did not answer",
+    "cancelled": "Not sent",
+}
 
 
 class BotMessage(models.Model):

@@ -38,6 +38,16 @@ def conversation_messages(*, conversation: Conversation | None, after_id: int = 
     return list(reversed(rows.order_by("-created_at", "-pk")[:PAGE_MESSAGES]))
 
 
+def conversation_send_states(*, conversation: Conversation | None) -> dict[int, tuple[str, str]]:
+    """Return how the person's newest messages stand with the bot, by message id (what the live page updates)."""
+    if conversation is None:
+        return {}
+    rows = ChatMessage.objects.filter(conversation=conversation, sender=ChatMessage.Sender.PERSON).select_related(
+        "bot_message"
+    )
+    return {m.pk: state for m in rows.order_by("-pk")[:10] if (state := m.send_state) is not None}
+
+
 @dataclass(frozen=True)
 class Suggestion:
     """Something the person may tap to ask: a published capability's sample utterance."""

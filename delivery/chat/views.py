@@ -108,6 +108,10 @@ def conversation_poll(request: HttpRequest, slug: str) -> JsonResponse:
                 }
                 for message in rows
             ],
+            "states": {
+                str(pk): {"status": status, "words": words}
+                for pk, (status, words) in selectors.conversation_send_states(conversation=conversation).items()
+            },
             "ended": bool(conversation and conversation.is_ended),
         }
     )

@@ -158,6 +158,7 @@ def test_a_reply_shows_in_the_conversation_and_the_live_poll(client: Client) -> 
     sign_in_verified(client, c.user)
     poll = client.get(f"/me/chat/{c.bank.slug}/new/?after={message.pk}").json()
     assert [m["id"] for m in poll["messages"]] == [shown.pk]
+    assert poll["states"] == {str(message.pk): {"status": "pending", "words": "Sending…"}}
     assert "Your balance is 12.30 GBP." in poll["messages"][0]["html"]
     assert "Last payments" in poll["messages"][0]["html"]
     page = client.get(f"/me/chat/{c.bank.slug}/").content.decode()
@@ -291,7 +292,7 @@ def test_the_conversation_page_reads_a_fixed_number_of_queries(
     with django_assert_num_queries(12):
         page = client.get(f"/me/chat/{c.bank.slug}/")
     assert page.content.decode().count('class="chat-message') == count
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         client.get(f"/me/chat/{c.bank.slug}/new/?after=0")
 
 

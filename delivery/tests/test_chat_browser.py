@@ -42,6 +42,7 @@ def test_a_person_allows_the_chatbot_writes_and_the_reply_appears(
         # No reload: the page's poll adds the bot's reply.
         expect(page.locator(".chat-message.from-bank")).to_contain_text("Your balance is 1234.50 GBP.", timeout=20_000)
         expect(page.locator(".chat-card-balance")).to_contain_text("•••• 4242")
+        expect(page.locator(".chat-message.from-person .chat-state")).to_have_text("Delivered")
         expect(page.get_by_role("button", name="Spending this month")).to_be_visible()
         screenshot(page, "chat-02-reply")
         assert serious_accessibility_violations(page) == []

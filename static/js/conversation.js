@@ -26,6 +26,10 @@
       .then(function (response) { return response.ok ? response.json() : { messages: [] }; })
       .then(function (data) {
         data.messages.forEach(function (message) { add(message); after = Math.max(after, message.id); });
+        Object.keys(data.states || {}).forEach(function (id) {
+          var state = document.querySelector("#message-" + id + " .chat-state");
+          if (state) { state.textContent = data.states[id].words; state.className = "chat-state state-" + data.states[id].status; }
+        });
         if (data.messages.length) {
           var empty = document.getElementById("chat-empty");
           if (empty) { empty.remove(); }
