@@ -217,6 +217,23 @@ MATRIX: dict[str, Rule] = {
     "delivery:inbox": Rule(SIGNED_IN),
     "delivery:inbox-poll": Rule(SIGNED_IN),
     "delivery:inbox-read": Rule(SIGNED_IN, method="post"),
+    # A person's conversation with a bank where they have an account linked: user A at bank A.
+    "delivery:conversation": Rule(frozenset({USER_A}), kwargs=lambda world: {"slug": world.bank_a.slug}),
+    "delivery:conversation-poll": Rule(frozenset({USER_A}), kwargs=lambda world: {"slug": world.bank_a.slug}),
+    # An empty message (400 "write a message") or nothing ticked (400) is an answer, not a refusal.
+    "delivery:conversation-send": Rule(
+        frozenset({USER_A}), method="post", kwargs=lambda world: {"slug": world.bank_a.slug}
+    ),
+    "delivery:conversation-allow": Rule(
+        frozenset({USER_A}), method="post", kwargs=lambda world: {"slug": world.bank_a.slug}
+    ),
+    "delivery:conversation-end": Rule(
+        frozenset({USER_A}), method="post", kwargs=lambda world: {"slug": world.bank_a.slug}
+    ),
+    # User A's fraud alert: only they may answer it (an empty answer sends them back to the inbox).
+    "delivery:fraud-alert-answer": Rule(
+        frozenset({USER_A}), method="post", kwargs=lambda world: {"pk": world.fraud_alert_a().pk}
+    ),
     "delivery:bank-deliveries": Rule(BANK_A_READERS, kwargs=lambda world: {"slug": world.bank_a.slug}),
     "delivery:bank-replay": Rule(BANK_A_WRITERS, method="post", kwargs=lambda world: {"slug": world.bank_a.slug}),
     "delivery:staff-deliveries": Rule(frozenset({STAFF})),

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from consent.models import AccountLink, ConsentEvent, ConsentGrant
 from consent.tests.factories import AccountLinkFactory, ConsentGrantFactory, event_for
-from delivery.models import PartnerEvent
+from delivery.models import Delivery, InboxMessage, PartnerEvent
 from partners.models import (
     ChatbotCapability,
     DataScope,
@@ -85,6 +85,20 @@ class World:
         """Return a new pending invitation to bank A, for a manager to withdraw."""
         email = f"invited.{Invitation.objects.count()}@example.test"
         return invitation_create(partner=self.bank_a, email=email, role="developer", actor=None)[0]
+
+    def fraud_alert_a(self) -> InboxMessage:
+        """Return a fraud alert in user A's inbox from bank A (delivered for bank A's event)."""
+        delivery = Delivery.objects.get_or_create(event=self.event_a, channel="inbox", partner=self.bank_a)[0]
+        return InboxMessage.objects.get_or_create(
+            delivery=delivery,
+            defaults={
+                "user": self.link_a.user,
+                "partner": self.bank_a,
+                "type": "fraud_alert",
+                "title": "?",
+                "body": "?",
+            },
+        )[0]
 
     def fresh_endpoint_a(self) -> WebhookEndpoint:
         """Return a new webhook endpoint of bank A, for a writer to delete."""

@@ -240,6 +240,8 @@ class Command(BaseCommand):
             )
         wanted = [
             ("balances.read", "account_updates", ("balance_update",)),
+            # So that a newcomer can chat with the demo bank's bot (`manage.py demo_bot`) at once.
+            ("balances.read", "customer_service", ("chat_reply",)),
             ("fraud_alerts.push", "fraud_alerts", ("fraud_alert",)),
             ("card_transactions.read", "receipts_shipping", ("receipt", "shipping_update")),
         ]
