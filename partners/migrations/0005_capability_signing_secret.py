@@ -14,7 +14,7 @@ def give_each_a_secret(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("partners", "0003_refuse_bidi_controls_in_names")]
+    dependencies = [("partners", "0004_view_trail_permission")]
 
     operations = [
         migrations.AddField(

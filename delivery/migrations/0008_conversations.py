@@ -10,8 +10,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("consent", "0003_grant_scope_change"),
-        ("delivery", "0006_inbox_consent_change"),
-        ("partners", "0004_capability_signing_secret"),
+        ("delivery", "0007_webhook_event_person_erased"),
+        ("partners", "0005_capability_signing_secret"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
