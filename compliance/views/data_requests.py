@@ -82,7 +82,7 @@ def data_request_status(request: HttpRequest, pk: int) -> JsonResponse:
     return JsonResponse(archive_progress(_staff_request(request, pk)))
 
 
-@role_required(User.Role.COMPLIANCE_STAFF)  # type: ignore[arg-type]  # a streamed file is no HttpResponse
+@role_required(User.Role.COMPLIANCE_STAFF)
 def data_request_download_view(request: HttpRequest, pk: int) -> HttpResponse | FileResponse:
     """Download the archive of a request compliance logged."""
     _staff_request(request, pk)
