@@ -176,3 +176,20 @@ def sent_before(request: HttpRequest) -> bool:
     if not token:
         return False
     return not cache.add(f"form-once:{request.user.pk}:{token}", True, timeout=24 * 3600)
+
+
+class SignUpConfirmForm(forms.Form):
+    """The emailed link's page: the password chosen at sign-up, so whoever started the sign-up must finish it.
+
+    Possession of the link proves the address; the password proves the sign-up was this person's, so
+    someone who signed up with another person's address cannot have that person open the account
+    with a password the intruder knows.
+    """
+
+    password = bound_password(
+        forms.CharField(
+            label="The password you chose",
+            strip=False,
+            widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        )
+    )

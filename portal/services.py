@@ -74,13 +74,21 @@ def _sign_up_request(*, email: str, password: str, full_name: str, ip: str | Non
         account_mail.send_sign_up_confirmation(user)
 
 
-def user_confirm_sign_up(*, user: User, ip: str | None = None) -> User:
-    """Open the account whose emailed link was followed (its view checked the token) and return it."""
+def user_confirm_sign_up(*, user: User, password: str, ip: str | None = None) -> User:
+    """Open the account whose emailed link was followed (its view checked the token), if `password` is the
+    one chosen at sign-up, and return it."""
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
         if not user.awaiting_confirmation:
             raise ApplicationError(
                 "This link was already used or has expired. Sign in, or create your account again.", code="link_used"
+            )
+        if not user.check_password(password):
+            raise ApplicationError(
+                "That is not the password chosen when this account was started. If you forgot it, or did not "
+                "start it yourself, create your account again: the new link will ask for your new password.",
+                code="password_mismatch",
+                fields={"password": ["Not the password chosen at sign-up."]},
             )
         user.is_active = True
         user.awaiting_confirmation = False

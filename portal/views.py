@@ -22,6 +22,7 @@ from .forms import (
     AuditedSetPasswordForm,
     LimitedPasswordResetForm,
     SignInForm,
+    SignUpConfirmForm,
     SignUpForm,
 )
 from .health import OK, health_report
@@ -88,18 +89,24 @@ def sign_up_confirm(request: HttpRequest, uidb64: str, token: str) -> HttpRespon
     except (ValueError, TypeError, OverflowError, User.DoesNotExist):
         user = None
     valid = user is not None and user.awaiting_confirmation and sign_up_tokens.check_token(user, token)
+    form = SignUpConfirmForm(request.POST if request.method == "POST" else None)
+    status = 200
     if request.method == "POST" and valid and user is not None:
-        try:
-            user = user_confirm_sign_up(user=user, ip=client_ip(request))
-        except ApplicationError as error:
-            messages.error(request, error.message)
-            return redirect("login")
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, "Your account is ready. Link a bank when you want to.")
-        return redirect("home")
-    return render(
-        request, "registration/sign_up_confirm.html", {"valid": valid, "email": user.email if valid and user else ""}
-    )
+        if form.is_valid():
+            try:
+                user = user_confirm_sign_up(user=user, password=form.cleaned_data["password"], ip=client_ip(request))
+            except ApplicationError as error:
+                if error.code != "password_mismatch":
+                    messages.error(request, error.message)
+                    return redirect("login")
+                show_on_form(form, error)
+            else:
+                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                messages.success(request, "Your account is ready. Link a bank when you want to.")
+                return redirect("home")
+        status = 400
+    context = {"valid": valid, "email": user.email if valid and user else "", "form": form}
+    return render(request, "registration/sign_up_confirm.html", context, status=status)
 
 
 class SignInView(auth_views.LoginView):

@@ -96,8 +96,9 @@ def sign_up_link(email: str) -> str:
     raise AssertionError(f"no sign-up link was emailed to {email}")
 
 
-def confirm_sign_up(page: Any, email: str) -> None:
-    """In the browser, open the emailed sign-up link and confirm, as the new person would."""
+def confirm_sign_up(page: Any, email: str, password: str = PASSWORD) -> None:
+    """In the browser, open the emailed sign-up link and confirm with the password chosen, as the new person would."""
     page.goto(sign_up_link(email))
+    page.get_by_label("The password you chose").fill(password)
     with page.expect_navigation():
         page.get_by_role("button", name="Confirm and sign in").click()

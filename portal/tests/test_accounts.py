@@ -47,7 +47,10 @@ def test_sign_up_emails_a_link_that_opens_the_account_signs_in_and_audits(client
     assert [m.subject for m in mail.outbox] == ["Finish creating your account"]
     link = _link_in(mail.outbox[0])
     assert "Confirm and sign in" in client.get(link).content.decode()
-    assert client.post(link).url == "/home/"
+    wrong = client.post(link, {"password": "not the one chosen at sign-up"})
+    assert wrong.status_code == 400
+    assert "Not the password chosen at sign-up." in wrong.content.decode()
+    assert client.post(link, {"password": PASSWORD}).url == "/home/"
     user.refresh_from_db()
     assert (user.is_active, user.awaiting_confirmation, user.primary_role) == (True, False, User.Role.END_USER)
     assert client.get("/home/").url == "/me/"
@@ -55,7 +58,7 @@ def test_sign_up_emails_a_link_that_opens_the_account_signs_in_and_audits(client
     assert AuditEntry.objects.filter(action="user.sign_up_confirm", actor_id=str(user.pk)).exists()
     client.post("/accounts/logout/")
     assert "does not work any more" in client.get(link).content.decode()  # a link works once
-    assert client.post(link).status_code == 200
+    assert client.post(link, {"password": PASSWORD}).status_code == 200
 
 
 @pytest.mark.django_db
@@ -108,7 +111,7 @@ def test_signing_up_again_before_confirming_replaces_the_first_attempt(client: C
     )
     assert User.objects.filter(email="twice@example.test").count() == 1
     assert "does not work any more" in client.get(first_link).content.decode()
-    assert client.post(_link_in(mail.outbox[1])).url == "/home/"
+    assert client.post(_link_in(mail.outbox[1]), {"password": "another-long-passphrase"}).url == "/home/"
     assert User.objects.get(email="twice@example.test").check_password("another-long-passphrase")
 
 
@@ -283,3 +286,27 @@ def test_the_password_and_its_entry_commit_together(client: Client, monkeypatch:
         )
     user.refresh_from_db()
     assert user.check_password(PASSWORD)
+
+
+@pytest.mark.django_db
+def test_someone_who_signs_up_with_another_persons_address_cannot_have_them_open_it(client: Client, post: Any) -> None:
+    """The pre-account takeover: the owner of the address follows the link, but never with the intruder's password."""
+    intruder_password = "intruder-knows-this-one"
+    post(
+        client,
+        "/accounts/sign-up/",
+        {"email": "victim@example.test", "password1": intruder_password, "password2": intruder_password},
+    )
+    link = _link_in(mail.outbox[-1])
+    victim = Client()
+    refused = victim.post(link, {"password": PASSWORD})  # the owner types their own password: not this sign-up's
+    assert refused.status_code == 400
+    user = User.objects.get(email="victim@example.test")
+    assert (user.is_active, user.awaiting_confirmation) == (False, True)
+    # The owner signs up themselves: their password replaces the pending one and their link opens it.
+    post(victim, "/accounts/sign-up/", {"email": "victim@example.test", "password1": PASSWORD, "password2": PASSWORD})
+    assert victim.post(link, {"password": PASSWORD}).status_code == 200  # the intruder's link stopped working
+    assert victim.post(_link_in(mail.outbox[-1]), {"password": PASSWORD}).url == "/home/"
+    user.refresh_from_db()
+    assert user.is_active
+    assert not user.check_password(intruder_password)

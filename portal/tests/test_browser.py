@@ -85,6 +85,7 @@ def test_sign_up_then_sign_out_by_keyboard(page: Any) -> None:
     page.goto(sign_up_link("keyboard.person@example.test"))
     screenshot(page, "sign-up-confirm")
     assert serious_accessibility_violations(page) == []
+    page.get_by_label("The password you chose").fill(PASSWORD)
     page.get_by_role("button", name="Confirm and sign in").focus()
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text("My banks")
