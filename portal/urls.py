@@ -22,10 +22,9 @@ urlpatterns = [
     path("accounts/sign-up/confirm/<uidb64>/<token>/", views.sign_up_confirm, name="sign-up-confirm"),
     # Reset requests: counted by the lockout, and a bounded number of emails per address.
     path("accounts/password_reset/", views.PasswordResetView.as_view(), name="password_reset"),
-    # Django's sign-in page with the portal's form: under the lockout, the password's length bounded.
-    path("accounts/login/", views.SignInView.as_view(), name="login"),
     # Django's own views for these two save the password without an audit entry; these go through the service.
-    # Sign-in records "keep me signed in" (portal/sessions/policy.py decides who may be kept).
+    # Sign-in: under the lockout, the password's length bounded, and "keep me signed in" recorded
+    # (portal/sessions/policy.py decides who may be kept).
     path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/password_change/", views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/reset/<uidb64>/<token>/", views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),

@@ -21,7 +21,6 @@ from .forms import (
     AuditedPasswordChangeForm,
     AuditedSetPasswordForm,
     LimitedPasswordResetForm,
-    SignInForm,
     SignUpConfirmForm,
     SignUpForm,
 )
@@ -107,12 +106,6 @@ def sign_up_confirm(request: HttpRequest, uidb64: str, token: str) -> HttpRespon
         status = 400
     context = {"valid": valid, "email": user.email if valid and user else "", "form": form}
     return render(request, "registration/sign_up_confirm.html", context, status=status)
-
-
-class SignInView(auth_views.LoginView):
-    """Django's sign-in page, with the form that checks passwords under the lockout."""
-
-    authentication_form = SignInForm
 
 
 class PasswordResetView(auth_views.PasswordResetView):

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+
+from portal.forms import SignInForm as LockedSignInForm
 
 from .policy import limits_in_words
 
 WORDS = limits_in_words()
 
 
-class SignInForm(AuthenticationForm):
-    """Email and password, and "Keep me signed in" (off unless ticked: staff and bank accounts never are)."""
+class SignInForm(LockedSignInForm):
+    """Email and password under the lockout, and "Keep me signed in" (off unless ticked: staff and bank
+    accounts never are)."""
 
     keep_signed_in = forms.BooleanField(
         label=WORDS["kept_label"],
