@@ -25,6 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+RAW_COLUMNS = (
+    "id, created_at, actor_type, actor_id, actor_label, action, target_type, target_id, target_label,"
+    " data_json, ip, content_hash, partner_id, person_id"
+)
 BANKS, PEOPLE, ACTIONS = 50, 2000, [f"bench.action_{n:02d}" for n in range(20)]
 
 
@@ -90,11 +94,7 @@ def _raw(where: str, params: list[object]) -> Callable[[], object]:
     from django.db import connection
 
     # `where` is one of this script's own constants, never input.
-    sql = (  # noqa: S608
-        "SELECT id, created_at, actor_type, actor_id, actor_label, action, target_type, target_id, target_label,"
-        f" data_json, ip, content_hash, partner_id, person_id FROM compliance_auditentry WHERE {where}"
-        " ORDER BY id DESC LIMIT 51"
-    )
+    sql = f"SELECT {RAW_COLUMNS} FROM compliance_auditentry WHERE {where} ORDER BY id DESC LIMIT 51"  # noqa: S608
 
     def run() -> object:
         with connection.cursor() as cursor:
