@@ -78,9 +78,12 @@ def _banks() -> list[tuple[str, str, int]]:
 
 def _form(request: HttpRequest, lens: BankLens | None) -> TrailFilterForm:
     data = request.GET if request.GET else None
+    actions = known_actions()
+    if request.GET.get("action", "") not in ("", *actions):
+        actions = known_actions(fresh=True)  # the list is kept a few minutes: an action may be newer
     if lens is not None:
-        return BankTrailFilterForm(data, actions=known_actions(), members=lens.members)
-    return TrailFilterForm(data, banks=_banks(), actions=known_actions())
+        return BankTrailFilterForm(data, actions=actions, members=lens.members)
+    return TrailFilterForm(data, banks=_banks(), actions=actions)
 
 
 def _filter(form: TrailFilterForm, partner: Partner | None) -> TrailFilter | None:
