@@ -190,19 +190,24 @@ class TrailFilterForm(forms.Form):
 class BankTrailFilterForm(TrailFilterForm):
     """The filters of a bank's own slice: no bank to choose (the page's bank is forced by the view).
 
-    An address that belongs to nobody matches nothing rather than saying so: a bank learns nothing
-    about who has an account from its slice.
+    People are looked for among the bank's `members` only (ids as text): anyone else's address or id
+    matches nothing rather than saying so, so a bank learns nothing about who uses the platform.
     """
 
-    def __init__(self, *args: Any, actions: list[str], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, actions: list[str], members: frozenset[str], **kwargs: Any) -> None:
         super().__init__(*args, banks=[], actions=actions, **kwargs)
+        self.members = members
         del self.fields["bank"]
+        self.fields["actor"].label = "Done by (a member's email)"
+        self.fields["person"].label = "About (a member's email or id)"
+        self.fields["person"].help_text = "One of your bank's members."
 
     def _person_id(self, value: str, *, by_id: bool) -> int | None:
         try:
-            return super()._person_id(value, by_id=by_id)
+            found = super()._person_id(value, by_id=by_id)
         except ValidationError:
             return NOBODY
+        return found if found is None or str(found) in self.members else NOBODY
 
 
 # An id no person has: a filter on it selects no entry.

@@ -105,13 +105,18 @@ def test_bad_filters_are_form_errors_with_a_code(
     assert [error.code for error in form.errors.as_data()[field]] == [code]
 
 
-def test_a_banks_form_has_no_bank_and_an_unknown_person_matches_nothing(world: TrailWorld) -> None:
-    form = BankTrailFilterForm({"person": "nobody@example.test", "bank": world.bank_b.slug}, actions=[])
+@pytest.mark.parametrize("who", ["nobody@example.test", "alice@example.test"])
+def test_a_banks_form_has_no_bank_and_a_person_not_its_member_matches_nothing(world: TrailWorld, who: str) -> None:
+    members = frozenset({str(world.bob.pk)})
+    form = BankTrailFilterForm({"person": who, "bank": world.bank_b.slug}, actions=[], members=members)
     assert "bank" not in form.fields
     assert form.is_valid(), form.errors
     trail = form.trail_filter()
     assert trail.partner_id is None  # the view forces its own bank; the query's is ignored
     assert _found(trail) == set()
+    member = BankTrailFilterForm({"person": world.bob.email}, actions=[], members=members)
+    assert member.is_valid()
+    assert _found(member.trail_filter()) == world.ids("bob_grant", "bob_revoke")
 
 
 def test_keyset_pages_walk_older_and_newer_without_repeats_or_gaps() -> None:

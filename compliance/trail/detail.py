@@ -8,6 +8,7 @@ from typing import Any
 from ..audit import GENESIS_HASH, canonical_json, chain_hash, content_hash, redact
 from ..audit.entries import HASHED_FIELDS
 from ..models import AuditChainLink, AuditEntry
+from .bank_lens import BankLens
 
 # What an entry's own seal shows: its hash matches its contents and its link the one before it;
 # either does not; or the sequencer has not linked it yet. The whole chain is proven by "Verify".
@@ -38,6 +39,10 @@ class EntryDetail:
     details: list[tuple[str, str]]
     request: list[tuple[str, str]]
     seal: str
+    who: str
+    actor_ref: str  # the actor's kind and id, "" when the viewer may not know it
+    about: str
+    target_ref: str  # `type:id`, "" when the viewer may not know it
 
     @property
     def position(self) -> int | None:
@@ -85,8 +90,11 @@ def entry_seal(entry: AuditEntry) -> str:
     )
 
 
-def entry_detail(*, pk: int, partner_id: int | None = None) -> EntryDetail | None:
-    """Return the entry `pk` ready for its page (only if it concerns `partner_id`, when given), or None."""
+def entry_detail(*, pk: int, partner_id: int | None = None, lens: BankLens | None = None) -> EntryDetail | None:
+    """Return the entry `pk` ready for its page, or None.
+
+    With `partner_id`, only an entry about that bank; with `lens`, as that bank may see it.
+    """
     entries = AuditEntry.objects.select_related("link").filter(pk=pk)
     if partner_id is not None:
         entries = entries.filter(partner_id=partner_id)
@@ -96,7 +104,22 @@ def entry_detail(*, pk: int, partner_id: int | None = None) -> EntryDetail | Non
     # Redacted again on the way out: the rule may have learnt a key since the entry was written.
     data = redact(entry.data)
     data = data if isinstance(data, dict) else {"data": data}
+    if lens is not None:
+        data = lens.data(data)
     request = [(key, _shown(data.pop(key))) for key in REQUEST_KEYS if key in data]
     changes, rest = _split(data)
     details = [(key, _shown(value)) for key, value in sorted(rest.items())]
-    return EntryDetail(entry, changes, details, request, entry_seal(entry))
+    shows_actor = lens is None or lens.shows_actor(entry.actor_type, entry.actor_id)
+    shows_target = lens is None or lens.shows_target(entry.target_type, entry.target_id)
+    kind = entry.get_actor_type_display()
+    return EntryDetail(
+        entry,
+        changes,
+        details,
+        request,
+        entry_seal(entry),
+        who=lens.who(entry) if lens is not None else entry.actor_label or kind,
+        actor_ref=f"{kind} {entry.actor_id}".strip() if shows_actor else "",
+        about=lens.about(entry) if lens is not None else entry.target_label,
+        target_ref=f"{entry.target_type}:{entry.target_id}" if shows_target and entry.target_type else "",
+    )

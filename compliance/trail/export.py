@@ -14,6 +14,7 @@ from django.utils import timezone
 from ..audit import audit_append
 from ..audit.entries import timestamp_text
 from ..models import AuditEntry
+from .bank_lens import BankLens
 from .filters import TrailFilter
 
 CHUNK = 2000
@@ -55,28 +56,36 @@ class _Line:
         return value
 
 
-def csv_lines(entries: QuerySet[AuditEntry]) -> Iterator[str]:
-    """Yield the header and one CSV line per entry, reading the rows `CHUNK` at a time."""
+def csv_lines(entries: QuerySet[AuditEntry], lens: BankLens | None = None) -> Iterator[str]:
+    """Yield the header and one CSV line per entry, reading the rows `CHUNK` at a time (as `lens` shows them)."""
     writer = csv.writer(_Line())
-    yield writer.writerow([name for name, _field in COLUMNS])
+    names = [name for name, _field in COLUMNS]
+    yield writer.writerow(names)
     rows: Iterable[tuple[Any, ...]] = (
         entries.select_related(None).values_list(*(field for _name, field in COLUMNS)).iterator(chunk_size=CHUNK)
     )
     for row in rows:
-        yield writer.writerow([safe_cell(value) for value in row])
+        shown = lens.csv_row(names, row) if lens is not None else row
+        yield writer.writerow([safe_cell(value) for value in shown])
 
 
 def trail_export(
-    *, entries: QuerySet[AuditEntry], trail: TrailFilter, actor: Any, ip: str | None, target: Any = None
+    *,
+    entries: QuerySet[AuditEntry],
+    trail: TrailFilter,
+    actor: Any,
+    ip: str | None,
+    target: Any = None,
+    lens: BankLens | None = None,
 ) -> StreamingHttpResponse:
     """Record who exported which filter, then return the streaming CSV of `entries`.
 
     `target` is what the export is of, when it is one thing (a bank exporting its own slice), so the
-    entry shows in that bank's slice too.
+    entry shows in that bank's slice too; `lens` is what that bank may see of each entry.
     """
     with transaction.atomic():
         audit_append(action="audit.export", actor=actor, target=target, data={"filter": trail.describe()}, ip=ip)
     name = f"audit-trail-{timezone.now():%Y%m%d-%H%M%S}.csv"
-    response = StreamingHttpResponse(csv_lines(entries), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(csv_lines(entries, lens), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

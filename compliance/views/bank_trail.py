@@ -15,7 +15,7 @@ from partners.policy import BankAction
 from partners.views.bank.access import BankAccess, bank_access, member_required
 
 from ..trail.detail import entry_detail
-from .listing import trail_listing, trail_listing_export
+from .listing import bank_lens, trail_listing, trail_listing_export
 
 
 def _reader(request: HttpRequest, slug: str) -> BankAccess:
@@ -48,7 +48,7 @@ def export(request: HttpRequest, slug: str) -> HttpResponseBase:
 def entry(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """Show one entry about the bank (another bank's, or none, is 404)."""
     access = _reader(request, slug)
-    detail = entry_detail(pk=pk, partner_id=access.partner.pk)
+    detail = entry_detail(pk=pk, partner_id=access.partner.pk, lens=bank_lens(access.partner))
     if detail is None:
         raise Http404("No entry about your bank has this number.")
     return render(request, "compliance/bank_entry.html", access.context("trail", detail=detail))

@@ -12,10 +12,11 @@ from typing import Any
 
 from django.http import HttpRequest, StreamingHttpResponse
 
-from partners.models import Partner
+from partners.models import Partner, PartnerMembership
 from portal.requests import client_ip
 
 from ..forms import BankTrailFilterForm, TrailFilterForm
+from ..trail.bank_lens import BankLens
 from ..trail.export import trail_export
 from ..trail.filters import KINDS, TrailFilter, known_actions, trail_entries
 from ..trail.pages import TrailPage, trail_page
@@ -30,13 +31,21 @@ class TrailListing:
     page: TrailPage | None
     query: str  # the filter as a query string, without the page cursors
     bank_names: dict[int, str]
+    lens: BankLens | None  # a bank's slice: what the bank may see of each entry
 
     def context(self) -> dict[str, Any]:
         """Return the template context of the list."""
         rows = []
         if self.page is not None:
+            lens = self.lens
             rows = [
-                {"entry": entry, "bank": self.bank_names.get(entry.partner_id or 0, "")} for entry in self.page.entries
+                {
+                    "entry": entry,
+                    "bank": self.bank_names.get(entry.partner_id or 0, ""),
+                    "who": lens.who(entry) if lens else entry.actor_label or entry.get_actor_type_display(),
+                    "about": lens.about(entry) if lens else entry.target_label,
+                }
+                for entry in self.page.entries
             ]
         kind = self.trail.kind if self.trail is not None else ""
         return {
@@ -57,15 +66,24 @@ def _without(query: str, name: str) -> str:
     return values.urlencode()
 
 
+def bank_lens(partner: Partner) -> BankLens:
+    """Return what `partner` may see of its entries: its members by name, everyone else as a person."""
+    members = PartnerMembership.objects.filter(partner=partner).values_list("user_id", flat=True)
+    return BankLens(frozenset(str(pk) for pk in members))
+
+
 def _banks() -> list[tuple[str, str, int]]:
     return list(Partner.objects.order_by("legal_name").values_list("slug", "legal_name", "pk"))
 
 
-def _form(request: HttpRequest, partner: Partner | None) -> TrailFilterForm:
+def _form(request: HttpRequest, lens: BankLens | None) -> TrailFilterForm:
     data = request.GET if request.GET else None
-    if partner is not None:
-        return BankTrailFilterForm(data, actions=known_actions())
-    return TrailFilterForm(data, banks=_banks(), actions=known_actions())
+    actions = known_actions()
+    if request.GET.get("action", "") not in ("", *actions):
+        actions = known_actions(fresh=True)  # the list is kept a few minutes: an action may be newer
+    if lens is not None:
+        return BankTrailFilterForm(data, actions=actions, members=lens.members)
+    return TrailFilterForm(data, banks=_banks(), actions=actions)
 
 
 def _filter(form: TrailFilterForm, partner: Partner | None) -> TrailFilter | None:
@@ -78,7 +96,8 @@ def _filter(form: TrailFilterForm, partner: Partner | None) -> TrailFilter | Non
 
 def trail_listing(request: HttpRequest, *, partner: Partner | None = None) -> TrailListing:
     """Return the page of the trail the request's filter and cursor select (`partner`: that bank's slice)."""
-    form = _form(request, partner)
+    lens = bank_lens(partner) if partner is not None else None
+    form = _form(request, lens)
     trail = _filter(form, partner)
     query = request.GET.copy()
     for cursor in ("before", "after"):
@@ -88,15 +107,21 @@ def trail_listing(request: HttpRequest, *, partner: Partner | None = None) -> Tr
         data = form.cleaned_data if form.is_bound else {}
         page = trail_page(trail_entries(trail), before=data.get("before"), after=data.get("after"))
     names = {partner.pk: partner.legal_name} if partner else {pk: name for _slug, name, pk in form.banks}
-    return TrailListing(form, trail, page, query.urlencode(), names)
+    return TrailListing(form, trail, page, query.urlencode(), names, lens)
 
 
 def trail_listing_export(request: HttpRequest, *, partner: Partner | None = None) -> StreamingHttpResponse | None:
     """Return the CSV of every entry the request's filter selects (audited), or None if the filter is bad."""
-    form = _form(request, partner)
+    lens = bank_lens(partner) if partner is not None else None
+    form = _form(request, lens)
     trail = _filter(form, partner)
     if trail is None:
         return None
     return trail_export(
-        entries=trail_entries(trail), trail=trail, actor=request.user, ip=client_ip(request), target=partner
+        entries=trail_entries(trail),
+        trail=trail,
+        actor=request.user,
+        ip=client_ip(request),
+        target=partner,
+        lens=lens,
     )

@@ -43,7 +43,7 @@ def entry(request: HttpRequest, pk: int) -> HttpResponse:
     detail = entry_detail(pk=pk)
     if detail is None:
         raise Http404("No audit entry has this number.")
-    return render(request, "compliance/entry.html", {"detail": detail, "back": "compliance:home"})
+    return render(request, "compliance/entry.html", {"detail": detail})
 
 
 @compliance_required
