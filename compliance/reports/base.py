@@ -84,7 +84,7 @@ class Report:
         writer = csv.writer(_Line())
         yield writer.writerow([column.heading for column in columns])
         for row in rows.iterator(chunk_size=CSV_CHUNK):
-            yield writer.writerow([safe_cell(value) for value in convert(row)])
+            yield writer.writerow(map(safe_cell, convert(row)))
 
     def csv_response(self, report_filter: ReportFilter, *, prefix: str = "") -> StreamingHttpResponse:
         """Return the streaming CSV download of every row the filter selects (no row limit)."""
