@@ -331,3 +331,34 @@ def test_an_append_does_not_wait_for_another_transaction_and_is_not_sealed_past_
     quick_link = AuditChainLink.objects.get(entry=quick)
     assert slow_link.position < quick_link.position  # sealed in transaction order
     assert audit_verify().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chain_verified_in_stretches_by_worker_processes_finds_what_one_pass_finds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from compliance.audit import verify, verify_parallel
+
+    monkeypatch.setattr(verify, "PARALLEL_FROM", 1)  # a short chain, in several stretches
+    monkeypatch.setattr(verify_parallel, "STRETCHES_PER_WORKER", 4)
+    entries = [audit_append(action=f"test.parallel.{i}", data={"n": i}) for i in range(40)]
+    # Sealing waits for every older transaction in the cluster (another test database's too) to end.
+    wait_for(lambda: audit_seal() >= 0 and AuditChainLink.objects.filter(entry__in=entries).count() == 40)
+    links = [AuditChainLink.objects.get(entry=entry) for entry in entries]
+    audit_checkpoint()
+    done: list[tuple[int, int]] = []
+    whole = audit_verify(workers=2, progress=lambda checked, total: done.append((checked, total)))
+    assert whole.ok
+    assert whole.checked == audit_verify().checked == links[-1].position
+    assert done[-1] == (whole.checked, whole.checked)
+    assert len(done) > 2  # a step per stretch
+    victim = links[25]
+    _tamper(("UPDATE compliance_auditentry SET data_json = %s WHERE id = %s", ['{"n":99}', victim.entry_id]))
+    one_pass, in_stretches = audit_verify(), audit_verify(workers=2)
+    assert (in_stretches.broken_at, in_stretches.reason) == (one_pass.broken_at, one_pass.reason)
+    assert in_stretches.broken_at == victim.position
+    assert in_stretches.checked == one_pass.checked == victim.position - 1
+    _tamper(("DELETE FROM compliance_auditchainlink WHERE position = %s", [links[10].position]))
+    one_pass, in_stretches = audit_verify(), audit_verify(workers=2)
+    assert (in_stretches.broken_at, in_stretches.reason) == (one_pass.broken_at, one_pass.reason)
+    assert "missing" in in_stretches.reason
