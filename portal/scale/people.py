@@ -146,11 +146,6 @@ def write_people(world: World, writer: Writer) -> None:
     )
 
 
-def email_of(world: World, person: int) -> str:
-    """Return the email address of the world's person number `person`."""
-    return f"person{world.person_id(person)}@people.scale.example"
-
-
 def _people(world: World, low: int, high: int) -> Iterator[str]:
     text, seed, password = world.clock.text, world.seed, world.password
     for person in range(low, high):
