@@ -8,6 +8,7 @@ import json
 from django.contrib.auth.hashers import make_password
 
 from partners.models import PartnerApiKey
+from partners.permissions import ROLE_PERMISSIONS
 
 from .copying import NULL, Writer
 from .plan import DAY, Bank, World, dice
@@ -64,7 +65,9 @@ def api_key_of(world: World, bank: Bank) -> str:
     return f"{PartnerApiKey.PREFIX}_{environment}_sc{bank.key_id:010x}_scale-world-{world.seed}-{bank.id}"
 
 
-def seed_banks(world: World, writer: Writer, *, next_user: int, staff_groups: dict[str, int]) -> int:
+def seed_banks(
+    world: World, writer: Writer, *, next_user: int, staff_groups: dict[str, int], permissions: dict[str, int]
+) -> int:
     """Write staff, banks and everything a bank owns; return the first user id left for people."""
     rng = dice(world.seed, "banks")
     clock, first = world.clock, world.first
@@ -110,7 +113,7 @@ def seed_banks(world: World, writer: Writer, *, next_user: int, staff_groups: di
     writer.copy("portal_user", USER_COLUMNS, users, part="staff and bank members")
     writer.copy("portal_user_groups", ("id", "user_id", "group_id"), groups)
     _partners(world, writer)
-    _memberships(world, writer)
+    _memberships(world, writer, permissions)
     _terms(world, writer)
     _catalog(world, writer, rng)
     _keys_and_endpoints(world, writer, rng)
@@ -143,13 +146,19 @@ def _partners(world: World, writer: Writer) -> None:
     writer.copy("partners_partner", columns, lines, part="banks")
 
 
-def _memberships(world: World, writer: Writer) -> None:
-    first = world.first["partners_partnermembership"]
+def _memberships(world: World, writer: Writer, permissions: dict[str, int]) -> None:
+    """Write each bank's three members and the object permissions their roles carry (as `partner_member_add`)."""
+    first, allowed = world.first["partners_partnermembership"], world.first["partners_partneruserobjectpermission"]
     lines: list[str] = []
+    grants: list[str] = []
     for bank in world.banks:
         for role, uid in zip(MEMBER_ROLES, bank.member_ids, strict=True):
             lines.append(f"{first + len(lines)}\t{role}\t{world.clock.text(bank.created)}\t{bank.id}\t{uid}\n")
+            for codename in ROLE_PERMISSIONS[role]:
+                grants.append(f"{allowed + len(grants)}\t{bank.id}\t{permissions[codename]}\t{uid}\n")
     writer.copy("partners_partnermembership", ("id", "role", "created_at", "partner_id", "user_id"), lines)
+    columns = ("id", "content_object_id", "permission_id", "user_id")
+    writer.copy("partners_partneruserobjectpermission", columns, grants, part="bank members' permissions")
 
 
 def _terms(world: World, writer: Writer) -> None:

@@ -10,6 +10,7 @@ TABLES = (
     "portal_user_groups",
     "partners_partner",
     "partners_partnermembership",
+    "partners_partneruserobjectpermission",
     "partners_usageterms",
     "partners_termsacceptance",
     "partners_datascope",

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.db import DatabaseError, connection, transaction
 
 from compliance.audit import audit_checkpoint, audit_seal
@@ -122,6 +122,11 @@ def seed_world(
         )
         ensure_staff_groups()
         groups = dict(Group.objects.values_list("name", "id"))
+        permissions = dict(
+            Permission.objects.filter(content_type__app_label="partners", content_type__model="partner").values_list(
+                "codename", "id"
+            )
+        )
         world = World(
             seed=seed,
             sizes=sizes,
@@ -130,7 +135,9 @@ def seed_world(
         )
         writer = Writer(cursor, progress)
         rebuild = [] if holding else set_aside_indexes(cursor, BIG)
-        people_from = seed_banks(world, writer, next_user=world.first["portal_user"], staff_groups=groups)
+        people_from = seed_banks(
+            world, writer, next_user=world.first["portal_user"], staff_groups=groups, permissions=permissions
+        )
         world.first["portal_user"] = people_from
         progress.begin("drawing the world")
         draw_people(world)

@@ -172,3 +172,18 @@ def test_sqlite_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(connection, "vendor", "sqlite")
     with pytest.raises(WorldRefused, match="needs PostgreSQL"):
         seed_world(people=10)
+
+
+@DB
+def test_seeded_accounts_can_act(world: dict[str, int]) -> None:
+    from django.contrib.auth import authenticate
+
+    from partners.models import PartnerMembership
+    from portal.scale.banks import PASSWORD
+
+    membership = PartnerMembership.objects.select_related("user", "partner").get(
+        role="manager", partner__status="live", partner_id=Partner.objects.filter(status="live").order_by("id")[0].id
+    )
+    assert membership.user.has_perm("partners.manage_members", membership.partner)
+    person = ConsentGrant.objects.select_related("user").first().user
+    assert authenticate(email=person.email, password=PASSWORD) == person
