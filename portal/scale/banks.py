@@ -9,6 +9,7 @@ from django.contrib.auth.hashers import make_password
 
 from partners.models import PartnerApiKey
 from partners.permissions import ROLE_PERMISSIONS
+from portal.second_factor import totp
 
 from .copying import NULL, Writer
 from .plan import DAY, Bank, World, dice
@@ -57,6 +58,26 @@ def bank_state(index: int) -> str:
 def member_email(world: World, bank: Bank, user_id: int) -> str:
     """Return the email address of a seeded staff member (`user_id` in `world.staff_ids`) or bank member."""
     return f"u{user_id}@{'staff' if user_id in world.staff_ids else bank.slug}.scale.example"
+
+
+def totp_key_of(seed: int, user_id: int) -> str:
+    """Return the TOTP key (hex) of a seeded staff member or bank member, for benchmarks that sign in as them."""
+    return hashlib.sha256(f"scale-world-totp:{seed}:{user_id}".encode()).hexdigest()[: totp.KEY_BYTES * 2]
+
+
+def _second_factors(world: World, writer: Writer, user_ids: list[int]) -> None:
+    """Give staff and bank members a confirmed authenticator app, as the second-factor gate requires of them."""
+    first, created = world.first["otp_totp_totpdevice"], world.clock.text(world.clock.start)
+    lines = [
+        f"{first + number}\tAuthenticator app\tt\t{totp_key_of(world.seed, uid)}\t30\t0\t6\t1\t0\t-1\t{uid}\t0\t"
+        f"{NULL}\t{created}\t{NULL}\n"
+        for number, uid in enumerate(user_ids)
+    ]
+    columns = (
+        "id name confirmed key step t0 digits tolerance drift last_t user_id throttling_failure_count "
+        "throttling_failure_timestamp created_at last_used_at"
+    )
+    writer.copy("otp_totp_totpdevice", columns.split(" "), lines, part="second factors")
 
 
 def api_key_of(world: World, bank: Bank) -> str:
@@ -112,6 +133,7 @@ def seed_banks(
 
     writer.copy("portal_user", USER_COLUMNS, users, part="staff and bank members")
     writer.copy("portal_user_groups", ("id", "user_id", "group_id"), groups)
+    _second_factors(world, writer, [uid for bank in world.banks for uid in bank.member_ids] + world.staff_ids)
     _partners(world, writer)
     _memberships(world, writer, permissions)
     _terms(world, writer)

@@ -8,6 +8,7 @@ from typing import Any
 TABLES = (
     "portal_user",
     "portal_user_groups",
+    "otp_totp_totpdevice",
     "partners_partner",
     "partners_partnermembership",
     "partners_partneruserobjectpermission",

@@ -177,13 +177,17 @@ def test_sqlite_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 @DB
 def test_seeded_accounts_can_act(world: dict[str, int]) -> None:
     from django.contrib.auth import authenticate
+    from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from partners.models import PartnerMembership
-    from portal.scale.banks import PASSWORD
+    from portal.scale.banks import PASSWORD, totp_key_of
+    from portal.second_factor import totp
 
     membership = PartnerMembership.objects.select_related("user", "partner").get(
         role="manager", partner__status="live", partner_id=Partner.objects.filter(status="live").order_by("id")[0].id
     )
     assert membership.user.has_perm("partners.manage_members", membership.partner)
+    device = TOTPDevice.objects.get(user=membership.user, confirmed=True)
+    assert device.verify_token(totp.current_code(totp_key_of(7, membership.user.pk)))
     person = ConsentGrant.objects.select_related("user").first().user
     assert authenticate(email=person.email, password=PASSWORD) == person
