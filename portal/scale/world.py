@@ -128,7 +128,7 @@ def seed_world(
         )
         writer = Writer(cursor, progress)
         rebuild = [] if holding else set_aside_indexes(cursor, BIG)
-        _write(world, writer, head, processes=processes)
+        _write(world, writer, head, processes=processes, keys_checked=not fast_keys)
         rebuild_indexes(cursor, rebuild, progress)
         reset_sequences(cursor, WITH_IDS)
         progress.begin("analyze")
@@ -144,8 +144,13 @@ def seed_world(
     return Report(dict(writer.counts), progress.seconds, progress.parts, head.size, fast_keys, python_cpu, database_cpu)
 
 
-def _write(world: World, writer: Writer, head: AuditChainHead, *, processes: int) -> None:
-    """Write the banks, draw the people, their traffic and the trail, then write those; move the chain head."""
+def _write(world: World, writer: Writer, head: AuditChainHead, *, processes: int, keys_checked: bool) -> None:
+    """Write the banks, draw the people, their traffic and the trail, then write those; move the chain head.
+
+    With `keys_checked` (foreign-key triggers on), keys are checked row by row once the banks are in
+    (a bank's scopes and their versions point at each other, so those wait for the end of that part):
+    deferred to commit, the checks of tens of millions of rows would queue up in memory.
+    """
     ensure_staff_groups()
     groups = dict(Group.objects.values_list("name", "id"))
     partner_permissions = Permission.objects.filter(content_type__app_label="partners", content_type__model="partner")
@@ -154,6 +159,8 @@ def _write(world: World, writer: Writer, head: AuditChainHead, *, processes: int
     world.first["portal_user"] = seed_banks(
         world, writer, next_user=first_user, staff_groups=groups, permissions=permissions
     )  # people come after the staff and the banks' members
+    if keys_checked:
+        writer.cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     writer.progress.begin("drawing the world")
     draw_people(world)
     draw_events(world)

@@ -161,6 +161,21 @@ def test_appending_continues_the_chain() -> None:
 
 
 @DB
+def test_the_world_loads_with_foreign_keys_checked_row_by_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a superuser the keys are checked as rows arrive: every part is written after what it points at."""
+    from portal.scale import world as seeding
+
+    def tune_without_superuser(cursor: object) -> bool:
+        return False
+
+    monkeypatch.setattr(seeding, "_tune", tune_without_superuser)
+    report = seed_world(people=40, seed=2, until=UNTIL, processes=2)
+    assert not report.fast_keys
+    assert report.counts["delivery_delivery"] > 0
+    assert audit_verify().ok
+
+
+@DB
 def test_a_database_with_data_is_refused_without_append() -> None:
     seed_world(people=10, seed=1, until=UNTIL)
     with pytest.raises(CommandError, match="already holds data"):
