@@ -206,3 +206,17 @@ def test_seeded_accounts_can_act(world: dict[str, int]) -> None:
     assert device.verify_token(totp.current_code(totp_key_of(7, membership.user.pk)))
     person = ConsentGrant.objects.select_related("user").first().user
     assert authenticate(email=person.email, password=PASSWORD) == person
+
+
+@DB
+def test_consent_events_agree_with_their_grants_and_their_receipts_verify(world: dict[str, int]) -> None:
+    from consent.receipts import receipt_document, receipt_verifies
+
+    revocations = ConsentEvent.objects.filter(kind="revoked").select_related("grant")
+    assert revocations.exists()
+    for event in revocations:
+        assert event.actor == event.grant.revoked_by
+        assert event.created_at == event.grant.revoked_at
+    assert {event.actor for event in revocations} > {"user"}
+    for event in ConsentEvent.objects.order_by("?")[:50]:
+        assert receipt_verifies(receipt_document(event))
