@@ -11,4 +11,5 @@ class ComplianceConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from compliance import retention  # noqa: F401 - registers the check of the consent records' floor
         from compliance.audit import privileges  # noqa: F401 - registers the deploy check of the database role

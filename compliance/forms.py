@@ -32,6 +32,16 @@ class ScopeReviewForm(forms.Form):
     )
 
 
+class CursorInput(forms.HiddenInput):
+    """A page cursor: read from the page links, never written into the form (filtering starts at the newest)."""
+
+    def render(self, *args: Any, **kwargs: Any) -> Any:
+        return ""
+
+
+BROKEN_CURSOR = "This page link is broken. Go back to the newest entries and page from there."
+
+
 class TrailFilterForm(forms.Form):
     """The trail's filters, as typed: each checked for shape, and each name looked up once, here.
 
@@ -42,7 +52,14 @@ class TrailFilterForm(forms.Form):
     MAX_RANGE = dt.timedelta(days=3660)
     EARLIEST = dt.date(2000, 1, 1)
 
-    kind = forms.ChoiceField(label="Show", choices=KINDS, required=False, widget=forms.RadioSelect)
+    # Chosen by the page's switch (links), carried by the form as it is.
+    kind = forms.ChoiceField(
+        label="Show",
+        choices=KINDS,
+        required=False,
+        widget=forms.HiddenInput,
+        error_messages={"invalid_choice": "Choose people's actions, machine traffic or everything."},
+    )
     actor = forms.CharField(label="Done by (email)", required=False, max_length=254)
     bank = forms.ChoiceField(label="Bank", required=False)
     person = forms.CharField(
@@ -56,8 +73,20 @@ class TrailFilterForm(forms.Form):
     until = forms.DateField(
         label="To (date, inclusive)", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
-    after = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+    before = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=2**63 - 1,
+        widget=CursorInput,
+        error_messages={"invalid": BROKEN_CURSOR, "min_value": BROKEN_CURSOR, "max_value": BROKEN_CURSOR},
+    )
+    after = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=2**63 - 1,
+        widget=CursorInput,
+        error_messages={"invalid": BROKEN_CURSOR, "min_value": BROKEN_CURSOR, "max_value": BROKEN_CURSOR},
+    )
 
     def __init__(self, *args: Any, banks: list[tuple[str, str, int]], actions: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -156,3 +185,25 @@ class TrailFilterForm(forms.Form):
             since=midnight(data.get("since")),
             until=midnight(until + dt.timedelta(days=1)) if until else None,
         )
+
+
+class BankTrailFilterForm(TrailFilterForm):
+    """The filters of a bank's own slice: no bank to choose (the page's bank is forced by the view).
+
+    An address that belongs to nobody matches nothing rather than saying so: a bank learns nothing
+    about who has an account from its slice.
+    """
+
+    def __init__(self, *args: Any, actions: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, banks=[], actions=actions, **kwargs)
+        del self.fields["bank"]
+
+    def _person_id(self, value: str, *, by_id: bool) -> int | None:
+        try:
+            return super()._person_id(value, by_id=by_id)
+        except ValidationError:
+            return NOBODY
+
+
+# An id no person has: a filter on it selects no entry.
+NOBODY = -1

@@ -83,6 +83,11 @@ class AuditEntry(AppendOnlyModel):
     person_id = models.BigIntegerField(null=True, blank=True, editable=False)
     # PostgreSQL: `pg_current_xact_id()`, set by the database (migration 0003); 0 elsewhere.
     txid = models.BigIntegerField(db_default=0, editable=False, db_index=True)
+    # Erasure (`compliance.data_requests.erasure`): the hash covers the salted commitment to the labels,
+    # data and address, so they can be erased (salt and values replaced by the commitment) and the entry
+    # still verifies. Entries written before these existed have neither and cannot be erased.
+    personal_salt = models.CharField(max_length=32, blank=True, default="", editable=False)
+    personal_commitment = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     objects = AuditEntryQuerySet.as_manager()
 
@@ -238,3 +243,28 @@ class VerificationRun(models.Model):
     def beyond_checkpoint(self) -> int:
         """Return how many verified entries are newer than the newest checkpoint."""
         return self.checked - (self.checkpoint_size or 0)
+
+
+class AttestationChase(models.Model):
+    """Compliance staff asked a bank to attest the deletions it owes: when, by whom, and how many were overdue.
+
+    Written with its audit entry in one transaction (`compliance.reports.chase`); the email leaves after
+    commit. The overdue attestations report shows each bank's latest chase.
+    """
+
+    partner = models.ForeignKey("partners.Partner", on_delete=models.PROTECT, related_name="+")
+    sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    sent_at = models.DateTimeField(db_index=True)
+    overdue = models.PositiveIntegerField()
+    recipients = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["-sent_at", "-pk"]
+        indexes = [models.Index(fields=["partner", "-sent_at"], name="compliance_chase_bank_idx")]
+
+    def __str__(self) -> str:
+        return f"chase of bank {self.partner_id} at {self.sent_at:%Y-%m-%d %H:%M}"
+
+
+# Data-subject requests live in their own package; imported here so Django finds the model.
+from .data_requests.models import DataRequest  # noqa: E402, F401

@@ -33,3 +33,25 @@ def audit_checkpoint() -> int:
 def audit_verify_job(run_id: int) -> None:
     """Verify the whole chain for one `VerificationRun`, keeping its progress and result on the row."""
     verification_run(run_id=run_id)
+
+
+@shared_task(
+    name="compliance.tasks.data_archive_build",
+    ignore_result=True,
+    # The busiest person's archive takes seconds; the limit only stops a stuck run.
+    soft_time_limit=30 * 60,
+    time_limit=30 * 60 + 60,
+)
+def data_archive_build(request_id: int) -> None:
+    """Build the archive of one data request, keeping its progress on the row."""
+    from .data_requests.archive import archive_build
+
+    archive_build(request_id=request_id)
+
+
+@shared_task(name="compliance.tasks.retention_purge", ignore_result=True, soft_time_limit=3600, time_limit=3660)
+def retention_purge() -> dict[str, int]:
+    """Purge what is past its retention, in batches, each batch audited (daily on beat)."""
+    from .retention import retention_purge as purge
+
+    return purge()

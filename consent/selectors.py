@@ -26,6 +26,7 @@ from portal.models import User
 from .models import AccountLink, ConsentEvent, ConsentGrant, GrantScopeChange
 from .purposes import message_types_for
 from .rules import Environment, banks_open_to, grants_in_force, reaches
+from .undo import undo_window
 
 # --- What a person may see ----------------------------------------------------------------------------
 
@@ -86,6 +87,55 @@ def links_for_user(*, user: User) -> QuerySet[AccountLink]:
     )
 
 
+@dataclass
+class BankSection:
+    """One bank on the person's dashboard: every account linked there, and whether anything is active."""
+
+    partner: Partner
+    links: list[AccountLink]
+
+    @property
+    def active_grants(self) -> list[ConsentGrant]:
+        """Return the active grants on every account at this bank (prefetched, no query)."""
+        return [g for link in self.links for g in link.grants.all() if g.status == ConsentGrant.Status.ACTIVE]
+
+
+def bank_sections(links: list[AccountLink]) -> list[BankSection]:
+    """Group `links` (ordered by bank, as `links_for_user` returns them) into one section per bank."""
+    sections: list[BankSection] = []
+    for link in links:
+        if sections and sections[-1].partner.pk == link.partner_id:
+            sections[-1].links.append(link)
+        else:
+            sections.append(BankSection(partner=link.partner, links=[link]))
+    return sections
+
+
+def latest_withdrawal(*, user: User, now: datetime) -> list[ConsentGrant]:
+    """Return the grants the person withdrew in their latest withdrawal, while it may still be undone.
+
+    One withdrawal ends its grants at one instant, so the batch is every grant sharing the newest
+    `revoked_at`; grants already granted again, or on an account since unlinked, are left out.
+    """
+    again = ConsentGrant.objects.filter(
+        link=OuterRef("link"), scope=OuterRef("scope"), purpose=OuterRef("purpose"), status=ConsentGrant.Status.ACTIVE
+    )
+    recent = list(
+        ConsentGrant.objects.filter(
+            user=user,
+            status=ConsentGrant.Status.REVOKED,
+            revoked_by=ConsentGrant.RevokedBy.USER,
+            revoked_at__gt=now - undo_window(),
+            expires_at__gt=now,
+            link__status=AccountLink.Status.ACTIVE,
+        )
+        .exclude(Exists(again))
+        .select_related("scope_version", "link", "partner")
+        .order_by("-revoked_at", "pk")
+    )
+    return [g for g in recent if g.revoked_at == recent[0].revoked_at]
+
+
 def link_for_user(*, user: User, pk: int) -> AccountLink | None:
     """Return the person's active link `pk`, or None when it is not theirs or not linked."""
     return AccountLink.objects.active().select_related("partner").filter(user=user, pk=pk).first()
@@ -105,7 +155,9 @@ def grant_for_user(*, user: User, pk: int) -> ConsentGrant | None:
 def event_for_user(*, user: User, public_id: Any) -> ConsentEvent | None:
     """Return the person's consent event (receipt) with this public id, or None."""
     return (
-        ConsentEvent.objects.select_related("partner", "grant", "link").filter(user=user, public_id=public_id).first()
+        ConsentEvent.objects.select_related("partner", "grant__scope_version", "link")
+        .filter(user=user, public_id=public_id)
+        .first()
     )
 
 

@@ -6,16 +6,24 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.utils import timezone
+from portal.moments import moment
 
 from .models import TITLE_LENGTH, EventType
+
+# A parcel's status as a person would say it: (title, the rest of "Your <carrier> parcel <number> …").
+SHIPPING_WORDS: dict[str, tuple[str, str]] = {
+    "label_created": ("Parcel about to ship", "has a shipping label: the sender is getting it ready"),
+    "in_transit": ("Parcel on its way", "is on its way"),
+    "out_for_delivery": ("Parcel out for delivery", "is out for delivery today"),
+    "delivered": ("Parcel delivered", "was delivered"),
+    "exception": ("Problem with a parcel", "is held up; the carrier will update you"),
+}
 
 
 def _when(value: str | None) -> str:
     if not value:
         return ""
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return timezone.localtime(moment).strftime("%d %b %Y, %H:%M")
+    return moment(datetime.fromisoformat(value.replace("Z", "+00:00")))
 
 
 def _money(amount: str, currency: str) -> str:
@@ -51,10 +59,10 @@ def _words(event_type: str, payload: dict[str, Any]) -> tuple[str, str]:
             + (f" {items}." if items else ""),
         )
     if event_type == EventType.SHIPPING_UPDATE:
-        status = str(payload["status"]).replace("_", " ")
+        title, words = SHIPPING_WORDS[str(payload["status"])]
         eta = f" Expected {_when(payload['eta'])}." if payload.get("eta") else ""
         return (
-            f"Parcel {status}",
-            f"{payload['carrier']} parcel {payload['tracking_number']} is {status}.{eta}",
+            title,
+            f"Your {payload['carrier']} parcel {payload['tracking_number']} {words}.{eta}",
         )
     raise ValueError(f"unknown event type {event_type!r}")

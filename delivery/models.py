@@ -26,6 +26,7 @@ class EventType(models.TextChoices):
     FRAUD_ALERT = "fraud_alert", "Fraud alert"
     RECEIPT = "receipt", "Receipt"
     SHIPPING_UPDATE = "shipping_update", "Shipping update"
+    CHAT_REPLY = "chat_reply", "Chat reply"
 
 
 class PartnerEventQuerySet(models.QuerySet["PartnerEvent"]):
@@ -305,3 +306,23 @@ class EndpointHealth(models.Model):
 
     def __str__(self) -> str:
         return f"health of endpoint {self.endpoint_id}"
+
+
+# Conversations live in their own module; imported here so that Django registers them with this app.
+from .chat.models import BotAttempt, BotMessage, ChatMessage, Conversation, FraudAnswer  # noqa: E402
+
+__all__ = [
+    "BotAttempt",
+    "BotMessage",
+    "ChatMessage",
+    "Conversation",
+    "Delivery",
+    "DeliveryAttempt",
+    "EndpointHealth",
+    "EventType",
+    "FraudAnswer",
+    "InboxMessage",
+    "PartnerEvent",
+    "WebhookAttempt",
+    "WebhookMessage",
+]

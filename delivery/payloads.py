@@ -45,7 +45,8 @@ def _moment_as_text(value: Any) -> Any:
     return value
 
 
-def _whole_number(value: Any) -> Any:
+def whole_number(value: Any) -> Any:
+    """Return `value` if it is a JSON whole number; refuse text and booleans."""
     # A JSON number with no fraction (7 or 7.0, as JSON Schema counts integers), never "7" or true.
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise PydanticCustomError("int_type", "Give a whole number.")
@@ -166,7 +167,7 @@ class ReceiptItem(Contract):
     """One line of a receipt."""
 
     name: Name
-    quantity: Annotated[int, Field(ge=1, le=100_000), BeforeValidator(_whole_number)] = 1
+    quantity: Annotated[int, Field(ge=1, le=100_000), BeforeValidator(whole_number)] = 1
     amount: Money
 
 
@@ -195,9 +196,7 @@ class EventFields(Contract):
     event_id: Annotated[str, Field(min_length=1, max_length=200, pattern=TEXT)] | None = Field(
         default=None, description="Your idempotency key for this event (or the `Idempotency-Key` header)."
     )
-    link: Annotated[
-        int, Field(ge=1, le=2**63 - 1, description="The account link's id."), BeforeValidator(_whole_number)
-    ]
+    link: Annotated[int, Field(ge=1, le=2**63 - 1, description="The account link's id."), BeforeValidator(whole_number)]
     deliver_by: Moment | None = Field(
         default=None,
         description="Send nothing after this time (the update is stale then); a time already past is stored "
@@ -233,10 +232,20 @@ class ShippingUpdateEvent(EventFields):
     payload: ShippingUpdatePayload
 
 
-AnyEvent = Annotated[
-    BalanceUpdateEvent | FraudAlertEvent | ReceiptEvent | ShippingUpdateEvent, Field(discriminator="type")
-]
-_EVENT: TypeAdapter[BalanceUpdateEvent | FraudAlertEvent | ReceiptEvent | ShippingUpdateEvent] = TypeAdapter(AnyEvent)
+# The chat reply's payload and cards have a module of their own; it uses the types above.
+from .chat.cards import ChatReplyPayload  # noqa: E402
+
+
+class ChatReplyEvent(EventFields):
+    """The bank's bot answers a message of the person behind `link` (customer-service consent)."""
+
+    type: Literal["chat_reply"]
+    payload: ChatReplyPayload
+
+
+EventUnion = BalanceUpdateEvent | FraudAlertEvent | ReceiptEvent | ShippingUpdateEvent | ChatReplyEvent
+AnyEvent = Annotated[EventUnion, Field(discriminator="type")]
+_EVENT: TypeAdapter[EventUnion] = TypeAdapter(AnyEvent)
 
 
 # A batch's item: any object, since each is checked on its own and a mistake refuses only that one.
@@ -244,9 +253,9 @@ BatchedEvent = Annotated[
     Any,
     WithJsonSchema(
         {
-            "description": "An event as posted alone (BalanceUpdateEvent, FraudAlertEvent, ReceiptEvent or "
-            "ShippingUpdateEvent). Each is checked on its own: one that is not valid is refused in the results "
-            "(outcome `refused`, with its error) and the others are still accepted.",
+            "description": "An event as posted alone (BalanceUpdateEvent, FraudAlertEvent, ReceiptEvent, "
+            "ShippingUpdateEvent or ChatReplyEvent). Each is checked on its own: one that is not valid is refused in "
+            "the results (outcome `refused`, with its error) and the others are still accepted.",
         }
     ),
 ]
@@ -311,6 +320,9 @@ _ADVICE = {
 }
 
 
+_CARD_KINDS = "balance, places, chart"
+
+
 def _advice(error: ErrorDetails) -> str:
     template = _ADVICE.get(error["type"])
     if template is None:
@@ -324,9 +336,11 @@ def _fields(errors: list[ErrorDetails]) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     for error in errors:
         location = [str(part) for part in error["loc"]]
-        if error["type"].startswith("union_tag"):
+        if error["type"].startswith("union_tag") and len(location) <= 1:
             location = ["type"]
-        elif location and location[0] in EventType.values:
+        elif error["type"].startswith("union_tag"):  # a card's `kind`: its own tags, not the event types
+            error = {**error, "type": "card_kind", "msg": f"Give the card's kind: one of {_CARD_KINDS}."}
+        if location and location[0] in EventType.values:
             location = location[1:]  # the discriminator's tag, not a field of the event
         node = fields
         for part in location[:-1] or []:

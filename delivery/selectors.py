@@ -73,7 +73,7 @@ def inbox_threads_for_user(*, user: User) -> list[Thread]:
 
 def inbox_messages_for_user(*, user: User, partner: Partner | None = None) -> QuerySet[InboxMessage]:
     """Return the person's messages (of one bank, or all), newest first."""
-    rows = InboxMessage.objects.filter(user=user).select_related("partner")
+    rows = InboxMessage.objects.filter(user=user).select_related("partner", "fraud_answer")
     return rows.filter(partner=partner) if partner is not None else rows
 
 

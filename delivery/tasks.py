@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.db import OperationalError
 
 from . import services
+from .chat.sending import bot_message_send
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +80,19 @@ def deliver_fraud_batch(self: Task, delivery_ids: list[int], partner_id: int) ->
 def send_webhook(message_id: int) -> None:
     """Send one signed webhook message to a bank's endpoint."""
     services.webhook_send(message_id=message_id)
+
+
+@shared_task(
+    name="delivery.tasks.send_bot_message",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    soft_time_limit=30,
+    time_limit=45,
+)
+def send_bot_message(message_id: int) -> None:
+    """Send one signed message (a person's chat message or fraud-alert answer) to a bank's bot."""
+    bot_message_send(message_id=message_id)
 
 
 @shared_task(name="delivery.tasks.sweep_outbox", acks_late=False, ignore_result=True, time_limit=60)

@@ -16,6 +16,7 @@ from partners.selectors import partner_for_member
 from portal.models import User
 from portal.requests import client_ip
 from portal.roles import role_required
+from portal.sessions.middleware import passive
 
 from . import selectors, services
 
@@ -55,6 +56,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     )
 
 
+@passive  # the open inbox asks by itself: that is not the person's activity (idle limits still apply)
 @role_required(User.Role.END_USER)
 @require_GET
 @never_cache
@@ -110,7 +112,14 @@ def bank_deliveries(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "delivery/bank_deliveries.html",
-        {"partner": partner, "figures": figures, "page": page, "chart": chart, "can_replay": can_replay},
+        {
+            "partner": partner,
+            "section": "deliveries",
+            "figures": figures,
+            "page": page,
+            "chart": chart,
+            "can_replay": can_replay,
+        },
     )
 
 

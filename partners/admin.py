@@ -51,13 +51,18 @@ class PartnerAdmin(ReadOnlyModelAdmin[Partner]):
         )
         if "apply" in request.POST and form.is_valid():
             to_status, note = form.cleaned_data["to_status"], form.cleaned_data["note"]
+            missing_confirmed = form.cleaned_data["missing_confirmed"]
             label = Partner.Status(to_status).label.lower()
             call_for_each(
                 self,
                 request,
                 queryset,
                 lambda partner: services.partner_transition(
-                    partner=partner, to_status=to_status, note=note, actor=request.user
+                    partner=partner,
+                    to_status=to_status,
+                    note=note,
+                    actor=request.user,
+                    missing_confirmed=missing_confirmed,
                 ),
                 done=f"{{count}} bank(s) are now {label}.",
             )

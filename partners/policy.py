@@ -27,10 +27,12 @@ class BankAction(models.TextChoices):
     MANAGE_MEMBERS = "manage_members", "invite or remove the bank's people"
     ACCEPT_TERMS = "accept_terms", "accept the usage terms for the bank"
     ACT_ON_CONSENTS = "act_on_consents", "end a person's consent on the bank's behalf"
+    READ_TRAIL = "read_trail", "read the bank's slice of the audit trail"
 
 
 # Guardian holds each member's permissions on their bank (`assign_perm` only in services/members);
-# this says which of those permissions each action needs. `manage_members` is the managers' own.
+# this says which of those permissions each action needs. `manage_members` is the managers' own,
+# `view_trail` the compliance contact's and the managers'.
 ACTION_PERMISSION: dict[BankAction, str] = {
     BankAction.VIEW: "view_partner",
     BankAction.MANAGE_CATALOG: "manage_partner",
@@ -41,6 +43,7 @@ ACTION_PERMISSION: dict[BankAction, str] = {
     BankAction.MANAGE_MEMBERS: "manage_members",
     BankAction.ACCEPT_TERMS: "manage_members",
     BankAction.ACT_ON_CONSENTS: "manage_members",
+    BankAction.READ_TRAIL: "view_trail",
 }
 
 # What the partner API lets a bank's servers do with its own key; people, keys and terms are the

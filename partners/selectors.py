@@ -81,21 +81,32 @@ class TermsStatus:
         return self.state == "blocked"
 
 
+def terms_state(*, current: UsageTerms | None, accepted_terms_id: int | None, now: datetime | None = None) -> str:
+    """Return where a bank stands with the terms, given its newest acceptance's terms id (the one rule).
+
+    "no_terms" before any were published; "accepted" when it accepted the current version (or any, when
+    the current one needs no re-acceptance); else "not_accepted", "grace_period" or "blocked".
+    """
+    if current is None:
+        return "no_terms"
+    if accepted_terms_id is not None and accepted_terms_id == current.pk:
+        return "accepted"
+    if accepted_terms_id is None:
+        return "not_accepted"
+    if not current.requires_reacceptance:
+        return "accepted"
+    return "grace_period" if (now or timezone.now()) < current.grace_ends_at else "blocked"
+
+
 def partner_terms_status(*, partner: Partner) -> TermsStatus:
     """Return whether the bank accepted the current terms, is in a grace period, or is blocked."""
     current = UsageTerms.objects.current()
     accepted = partner.terms_acceptances.select_related("terms").order_by("-terms__version").first()
+    state = terms_state(current=current, accepted_terms_id=accepted.terms_id if accepted else None)
     if current is None:
-        return TermsStatus("no_terms", None, accepted)
-    if accepted is not None and accepted.terms_id == current.pk:
-        return TermsStatus("accepted", current, accepted)
-    if accepted is None:
-        return TermsStatus("not_accepted", current, None)
-    if not current.requires_reacceptance:
-        return TermsStatus("accepted", current, accepted)
-    if timezone.now() < current.grace_ends_at:
-        return TermsStatus("grace_period", current, accepted, current.grace_ends_at)
-    return TermsStatus("blocked", current, accepted, current.grace_ends_at)
+        return TermsStatus(state, None, accepted)
+    grace = current.grace_ends_at if state in ("grace_period", "blocked") else None
+    return TermsStatus(state, current, accepted, grace)
 
 
 def scopes_for_partner(*, partner: Partner) -> QuerySet[DataScope]:
@@ -170,6 +181,11 @@ def partner_checklist(*, partner: Partner, terms: TermsStatus) -> list[Checklist
     ]
 
 
+def missing_before_live(checklist: list[ChecklistItem]) -> list[ChecklistItem]:
+    """Return the steps a bank has not done that it should have before going live (the status itself aside)."""
+    return [item for item in checklist if item.step and not item.done]
+
+
 def partner_home_for_user(*, user: User, slug: str) -> dict[str, object] | None:
     """Return what a member's bank page shows, or None when `user` is not a member of it."""
     partner = partner_for_member(user=user, slug=slug)
@@ -177,6 +193,7 @@ def partner_home_for_user(*, user: User, slug: str) -> dict[str, object] | None:
         return None
     memberships = list(partner.memberships.select_related("user").order_by("role", "user__email"))
     terms = partner_terms_status(partner=partner)
+    checklist = partner_checklist(partner=partner, terms=terms)
     return {
         "partner": partner,
         "memberships": memberships,
@@ -186,7 +203,8 @@ def partner_home_for_user(*, user: User, slug: str) -> dict[str, object] | None:
         "capabilities": list(capabilities_for_partner(partner=partner)),
         "webhook_endpoints": list(webhook_endpoints_for_partner(partner=partner)),
         "terms": terms,
-        "checklist": partner_checklist(partner=partner, terms=terms),
+        "checklist": checklist,
+        "missing": missing_before_live(checklist),
     }
 
 
@@ -278,12 +296,14 @@ def partner_review_for_staff(*, slug: str) -> dict[str, Any] | None:
     partner = Partner.objects.filter(slug=slug).first()
     if partner is None:
         return None
+    terms = partner_terms_status(partner=partner)
     return {
         "partner": partner,
         "memberships": list(partner.memberships.select_related("user").order_by("role", "user__email")),
         "invitations": list(partner.invitations.pending().select_related("invited_by").order_by("created_at")),
-        "terms": partner_terms_status(partner=partner),
+        "terms": terms,
         "next_statuses": [(status, Partner.Status(status).label) for status in Partner.TRANSITIONS[partner.status]],
+        "missing": missing_before_live(partner_checklist(partner=partner, terms=terms)),
     }
 
 

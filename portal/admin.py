@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from axes.models import AccessAttempt, AccessLog
 from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
@@ -11,7 +12,7 @@ from django.http import HttpRequest
 from django_otp.plugins.otp_totp import admin as _totp_admin  # noqa: F401  (registers the admin unregistered below)
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from . import services
+from . import lockout, services
 from .admin_site import ReadOnlyAdminMixin, ReadOnlyModelAdmin, call_for_each
 from .models import User, WorkerHeartbeat
 from .requests import client_ip
@@ -100,3 +101,37 @@ class WorkerHeartbeatAdmin(ReadOnlyModelAdmin[WorkerHeartbeat]):
     """Worker heartbeats, as /healthz reads them."""
 
     list_display = ["hostname", "last_seen"]
+
+
+@admin.register(AccessAttempt)
+class AccessAttemptAdmin(ReadOnlyModelAdmin[AccessAttempt]):
+    """Failed sign-ins and codes that the lockout counts (django-axes); staff lift a lockout with the action."""
+
+    list_display = ["username", "ip_address", "failures_since_start", "attempt_time", "path_info"]
+    list_filter = ["attempt_time"]
+    search_fields = ["username", "ip_address"]
+    ordering = ["-attempt_time"]
+    # The stored form data is cleansed of secrets, but nobody needs it to decide on a lockout.
+    exclude = ["get_data", "post_data"]
+    actions = ["lift_lockout"]
+
+    @admin.action(description="Lift the lockout of the selected accounts and addresses", permissions=["platform_staff"])
+    def lift_lockout(self, request: HttpRequest, queryset: models.QuerySet[AccessAttempt]) -> None:
+        """Forget each selected record's failures through `lockout_clear`, which audits it."""
+        ip = client_ip(request)
+        call_for_each(
+            self,
+            request,
+            queryset,
+            lambda attempt: lockout.lockout_clear(attempt=attempt, actor=request.user, ip=ip),
+            done="{count} lockout(s) lifted: they may try again now.",
+        )
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(ReadOnlyModelAdmin[AccessLog]):
+    """Successful sign-ins as django-axes records them, with their address, read-only."""
+
+    list_display = ["username", "ip_address", "attempt_time", "logout_time", "path_info"]
+    search_fields = ["username", "ip_address"]
+    ordering = ["-attempt_time"]

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponseBase
 from django.urls import reverse
 
 from .errors import ApplicationError
+from .forms import AdminSignInForm
 from .models import User
 
 _M = TypeVar("_M", bound=models.Model)
@@ -24,6 +25,7 @@ class PortalAdminSite(admin.AdminSite):
     """
 
     site_header = "Bank partnership portal: platform staff"
+    login_form = AdminSignInForm  # the same lockout as the portal's sign-in page
     site_title = "Portal admin"
 
     def has_permission(self, request: HttpRequest) -> bool:

@@ -17,9 +17,12 @@ NAVIGATION: list[tuple[User.Role, str, str]] = [
     (User.Role.PLATFORM_STAFF, "Bank reviews", "partners:staff-home"),
     (User.Role.PLATFORM_STAFF, "Usage terms", "partners:staff-terms"),
     (User.Role.PLATFORM_STAFF, "Deliveries", "delivery:staff-deliveries"),
+    (User.Role.PLATFORM_STAFF, "Support", "support:lookup"),
     (User.Role.PLATFORM_STAFF, "Admin", "admin:index"),
     (User.Role.COMPLIANCE_STAFF, "Audit trail", "compliance:home"),
     (User.Role.COMPLIANCE_STAFF, "Scope reviews", "compliance:scope-reviews"),
+    (User.Role.COMPLIANCE_STAFF, "Reports", "compliance:reports"),
+    (User.Role.COMPLIANCE_STAFF, "Data requests", "compliance:data-requests"),
 ]
 
 

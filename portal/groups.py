@@ -24,6 +24,9 @@ GROUP_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("partners", "view_invitation"),
         ("partners", "view_webhookendpoint"),
         ("compliance", "view_auditentry"),
+        # The lockout's counted failures and sign-ins (django-axes), read-only; staff lift a lockout by action.
+        ("axes", "view_accessattempt"),
+        ("axes", "view_accesslog"),
     ],
     COMPLIANCE_STAFF_GROUP: [
         ("compliance", "view_auditentry"),

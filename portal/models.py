@@ -7,9 +7,10 @@ import zoneinfo
 from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.hashers import check_password, get_hasher
 from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -81,6 +82,11 @@ class User(AbstractBaseUser, PermissionsMixin):  # type: ignore[django-manager-m
         help_text="Set for platform staff; it opens Django's admin site.",
     )
     is_active = models.BooleanField("active", default=True)
+    awaiting_confirmation = models.BooleanField(
+        "awaiting email confirmation",
+        default=False,
+        help_text="Signed up, not yet confirmed by the emailed link: inactive until then.",
+    )
     date_joined = models.DateTimeField("date joined", default=timezone.now)
 
     objects: ClassVar[UserManager] = UserManager()
@@ -102,6 +108,25 @@ class User(AbstractBaseUser, PermissionsMixin):  # type: ignore[django-manager-m
     def clean(self) -> None:
         super().clean()
         self.email = self.__class__.objects.normalize_email(self.email).lower()
+
+    def check_password(self, raw_password: str | None) -> bool:
+        """Return True when `raw_password` is this person's; an outdated hash is replaced, on the trail.
+
+        Django rehashes on a successful check when the hash is not the first hasher's (Argon2) or its
+        parameters are out of date; the new hash and its entry commit together, saying only that it happened.
+        """
+
+        def rehash(raw: str | None) -> None:
+            from compliance.audit import audit_append
+
+            with transaction.atomic():
+                self.set_password(raw)
+                self._password = None  # Django's own setter clears it: nothing to send password_changed for
+                self.save(update_fields=["password"])
+                hasher = get_hasher().algorithm
+                audit_append(action="account.password_rehash", actor=self, target=self, data={"hasher": hasher})
+
+        return check_password(raw_password, self.password, rehash)
 
     def get_full_name(self) -> str:
         """Return the person's name, or their email address when they gave none."""
@@ -214,3 +239,34 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hostname} at {self.last_seen:%Y-%m-%d %H:%M:%S}"
+
+
+class UserSession(models.Model):
+    """One signed-in browser of a person: what their sessions page lists, and what ending their sessions finds.
+
+    Django's session table holds the session itself, but cannot tell whose it is without decoding
+    every row; this row points at it (and goes with it when it is deleted). `kind` names the limits
+    `portal.sessions.policy` applies; `created` and `last_seen` are the times those limits count from
+    (`last_seen` is written at most once a minute). The device is a short summary, never the full
+    User-Agent, and the session key itself is never shown: pages name a session by this row's id.
+    """
+
+    class Kind(models.TextChoices):
+        STRICT = "strict", "Staff or bank account"
+        KEPT = "kept", "Kept signed in"
+        BROWSER = "browser", "Until the browser closes"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="user_sessions")
+    session = models.OneToOneField("sessions.Session", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    created = models.DateTimeField("signed in at")
+    last_seen = models.DateTimeField("last seen")
+    device = models.CharField(max_length=100, blank=True)
+    ip = models.GenericIPAddressField("address", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "signed-in session"
+        indexes = [models.Index(fields=["user", "-last_seen"], name="portal_usersession_user_seen")]
+
+    def __str__(self) -> str:
+        return f"session {self.pk} of {self.user_id}"

@@ -8,11 +8,12 @@ from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 
 from .models import User
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]  # a page, or a streamed download
 
 
 def role_required(*roles: User.Role) -> Callable[[View], View]:
@@ -20,7 +21,7 @@ def role_required(*roles: User.Role) -> Callable[[View], View]:
 
     def decorator(view: View) -> View:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             user = request.user
             if not user.is_authenticated:
                 return redirect_to_login(request.get_full_path())

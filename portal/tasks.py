@@ -1,4 +1,4 @@
-"""Celery tasks of the project package: the worker heartbeat."""
+"""Celery tasks of the project package: the worker heartbeat, and sweeping sessions past their limits."""
 
 from __future__ import annotations
 
@@ -16,3 +16,11 @@ def worker_heartbeat() -> None:
     WorkerHeartbeat.objects.update_or_create(
         hostname=socket.gethostname()[:255], defaults={"last_seen": timezone.now()}
     )
+
+
+@shared_task(ignore_result=True)
+def sessions_sweep() -> int:
+    """End the sessions past their limits (`portal.sessions.policy`) that never came back."""
+    from .sessions.services import sessions_sweep as sweep
+
+    return sweep(now=timezone.now())

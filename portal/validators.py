@@ -20,3 +20,23 @@ def validate_no_bidi_controls(value: object) -> None:
             "they make a name read differently from what it is.",
             code="bidi_control",
         )
+
+
+class MaximumLengthValidator:
+    """Refuse a password longer than `max_length` characters: long passphrases yes, megabytes no."""
+
+    def __init__(self, max_length: int = 1024) -> None:
+        self.max_length = max_length
+
+    def validate(self, password: str, user: object = None) -> None:
+        """Raise ValidationError when the password is too long."""
+        if len(password) > self.max_length:
+            raise ValidationError(self.message(), code="password_too_long")
+
+    def message(self) -> str:
+        """Return the sentence shown beside a password that is too long."""
+        return f"Use a password of at most {self.max_length} characters. A long passphrase is fine; this is longer."
+
+    def get_help_text(self) -> str:
+        """Return the help text Django shows under password fields."""
+        return f"Your password can be up to {self.max_length} characters long."

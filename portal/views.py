@@ -10,16 +10,25 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.http import urlsafe_base64_decode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from .account_mail import sign_up_tokens
 from .api.exceptions import error_body
 from .errors import ApplicationError, show_on_form
-from .forms import AuditedPasswordChangeForm, AuditedSetPasswordForm, SignUpForm
+from .forms import (
+    AuditedPasswordChangeForm,
+    AuditedSetPasswordForm,
+    LimitedPasswordResetForm,
+    SignUpConfirmForm,
+    SignUpForm,
+)
 from .health import OK, health_report
+from .lockout import LockedOut, locked_out_response, lockout_count
 from .models import User
 from .requests import client_ip
-from .services import user_sign_up
+from .services import user_confirm_sign_up, user_sign_up_request
 
 ROLE_HOMES = {
     User.Role.END_USER: "consent:dashboard",
@@ -43,14 +52,19 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def sign_up(request: HttpRequest) -> HttpResponse:
-    """Let a person create an end-user account, then sign them in."""
+    """Let a person ask for an end-user account; whatever the address, the answer is "check your email"."""
     if request.user.is_authenticated:
         return redirect("home")
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["email"]
         try:
-            user = user_sign_up(
-                email=form.cleaned_data["email"],
+            lockout_count(request, action="sign_up", username=email)
+        except LockedOut as error:
+            return locked_out_response(request, error)
+        try:
+            user_sign_up_request(
+                email=email,
                 password=form.cleaned_data["password1"],
                 full_name=form.cleaned_data["full_name"],
                 ip=client_ip(request),
@@ -58,10 +72,53 @@ def sign_up(request: HttpRequest) -> HttpResponse:
         except ApplicationError as error:
             show_on_form(form, error)
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, "Your account is ready. Link a bank when you want to.")
-            return redirect("home")
+            return redirect("sign-up-sent")
     return render(request, "registration/sign_up.html", {"form": form})
+
+
+def sign_up_sent(request: HttpRequest) -> HttpResponse:
+    """Say that a link is on its way: the same words whether or not the address had an account."""
+    return render(request, "registration/sign_up_sent.html")
+
+
+def sign_up_confirm(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    """Open the account of a followed sign-up link (on a button, since mail scanners open links), and sign in."""
+    try:
+        user: User | None = User.objects.get(pk=urlsafe_base64_decode(uidb64).decode())
+    except (ValueError, TypeError, OverflowError, User.DoesNotExist):
+        user = None
+    valid = user is not None and user.awaiting_confirmation and sign_up_tokens.check_token(user, token)
+    form = SignUpConfirmForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST" and valid and user is not None:
+        if form.is_valid():
+            try:
+                user = user_confirm_sign_up(user=user, password=form.cleaned_data["password"], ip=client_ip(request))
+            except ApplicationError as error:
+                if error.code != "password_mismatch":
+                    messages.error(request, error.message)
+                    return redirect("login")
+                show_on_form(form, error)
+            else:
+                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                messages.success(request, "Your account is ready. Link a bank when you want to.")
+                return redirect("home")
+        status = 400
+    context = {"valid": valid, "email": user.email if valid and user else "", "form": form}
+    return render(request, "registration/sign_up_confirm.html", context, status=status)
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset request page: the same answer for every address, counted by the lockout."""
+
+    form_class = LimitedPasswordResetForm
+
+    def form_valid(self, form: LimitedPasswordResetForm) -> HttpResponse:
+        try:
+            lockout_count(self.request, action="password_reset", username=form.cleaned_data["email"])
+        except LockedOut as error:
+            return locked_out_response(self.request, error)
+        return super().form_valid(form)
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
@@ -70,7 +127,9 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     form_class = AuditedPasswordChangeForm
 
     def get_form_kwargs(self) -> dict[str, Any]:
-        return {**super().get_form_kwargs(), "ip": client_ip(self.request)}
+        # This session goes on (Django gives it a new key); the service ends every other one.
+        session_key = self.request.session.session_key
+        return {**super().get_form_kwargs(), "ip": client_ip(self.request), "session_key": session_key}
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):

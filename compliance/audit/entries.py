@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -36,8 +37,17 @@ HASHED_FIELDS = (
     "ip",
     "partner_id",
     "person_id",
+    "personal_salt",
+    "personal_commitment",
 )
 CONCERNS = 2
+# The fields that may name a person: an erasable entry's hash covers their salted commitment
+# (`personal_commitment`), not the values, so erasure can remove them and the entry still verifies.
+PERSONAL_FIELDS = ("actor_label", "target_label", "data_json", "ip")
+# What an erased entry holds in place of its personal fields (the database trigger checks the shape).
+ERASED_LABEL = "[erased]"
+ERASED_DATA = '{"erased":true}'
+SALT_BYTES = 16
 # The bank model, by label: its entries concern the bank they are (the trail imports no app).
 PARTNER_MODEL = "partners.Partner"
 
@@ -100,7 +110,33 @@ def timestamp_text(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
+# The same text, written by PostgreSQL (`%s` is the column): what verification reads instead of a datetime.
+TIMESTAMP_SQL = """to_char(%s AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')"""
+
+
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_quote = json.encoder.encode_basestring  # how `_encode` quotes a string (ensure_ascii=False), in C
+
+
+def _encode_texts(items: list[str]) -> str:
+    """Return a list of strings exactly as `_encode` writes it, without the encoder's setup on every call.
+
+    Verification hashes every entry, so this is its hottest line; anything but strings goes to `_encode`.
+    """
+    try:
+        return "[" + ",".join(map(_quote, items)) + "]"
+    except TypeError:
+        return _encode(items)
+
+
+def personal_commitment(salt: str, actor_label: str, target_label: str, data_json: str, ip: str | None) -> str:
+    """Return the salted commitment to an entry's personal fields: SHA-256 of the salt and the values.
+
+    The salt is random and kept only until erasure, so an erased entry's commitment reveals nothing and
+    cannot be tested against a guessed name or address.
+    """
+    text = _encode_texts([salt, actor_label or "", target_label or "", data_json or "", ip or ""])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def content_hash(values: Sequence[Any]) -> str:
@@ -108,15 +144,47 @@ def content_hash(values: Sequence[Any]) -> str:
 
     The values are written as one JSON array of strings (the time as `timestamp_text`, a missing
     address as ""): unambiguous, and quick enough that verifying costs little more than reading.
-    An entry that concerns no bank and no person leaves those two out, so it hashes exactly as entries
-    written before they existed did (and those still verify); the array's length tells the two apart.
+
+    Erasable entries (those with a salt, or erased: with a commitment) hash their personal fields
+    through `personal_commitment`, computed from the salt while the values are there and read as
+    stored once they are erased; both give the same hash. Entries written before erasable entries
+    existed have neither and hash their values directly, as they always did: an entry that concerns
+    no bank and no person leaves those two out, so it hashes exactly as entries written before they
+    existed did; the array's length tells the forms apart.
     """
-    created_at, *rest = values
+    return content_hash_at(timestamp_text(values[0]), values[1:])
+
+
+def content_hash_at(created_text: str, rest: Sequence[Any]) -> str:
+    """Return `content_hash` of an entry whose time is already written as `timestamp_text` writes it.
+
+    Verification reads that text straight from the database (`TIMESTAMP_SQL`), which is faster than
+    making a datetime of every row and writing it out again.
+    """
+    *rest, salt, commitment = rest
+    if salt or commitment:
+        actor_type, actor_id, actor_label, action, target_type, target_id, target_label, data_json, ip = rest[:9]
+        partner_id, person_id = rest[9:]
+        if not commitment:
+            commitment = personal_commitment(salt, actor_label, target_label, data_json, ip)
+        items = [
+            "v2",
+            created_text,
+            actor_type,
+            actor_id or "",
+            action,
+            target_type or "",
+            target_id or "",
+            "" if partner_id is None else str(partner_id),
+            "" if person_id is None else str(person_id),
+            commitment,
+        ]
+        return hashlib.sha256(_encode_texts(items).encode("utf-8")).hexdigest()
     common, about = rest[:-CONCERNS], rest[-CONCERNS:]
-    items = [timestamp_text(created_at), *(value or "" for value in common)]
+    items = [created_text, *(value or "" for value in common)]
     if about[0] is not None or about[1] is not None:
         items += ["" if value is None else str(value) for value in about]
-    text = _encode(items)
+    text = _encode_texts(items)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -171,6 +239,8 @@ def audit_append(
         "ip": ip or None,
         "partner_id": partner_id,
         "person_id": person_id,
+        "personal_salt": secrets.token_hex(SALT_BYTES),
+        "personal_commitment": "",
     }
     entry = AuditEntry(**fields, content_hash=content_hash([fields[name] for name in HASHED_FIELDS]))
     entry.save(force_insert=True)

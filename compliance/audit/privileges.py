@@ -24,6 +24,10 @@ REFUSED = {
     **dict.fromkeys(TABLES, ("UPDATE", "DELETE", "TRUNCATE", "TRIGGER", "REFERENCES")),
     HEAD: ("DELETE", "TRUNCATE", "TRIGGER", "REFERENCES"),
 }
+# Erasure (`compliance.data_requests.erasure`) rewrites these columns of an entry, and only these (the
+# entries' trigger checks the shape): the role may UPDATE them, never the table.
+ERASABLE = ("actor_label", "target_label", "data_json", "ip", "personal_salt", "personal_commitment")
+ENTRIES = TABLES[0]
 FIX = "Serve as a role that only inserts and reads the trail: `manage.py audit_grants <role>` prints the statements."
 
 
@@ -43,6 +47,7 @@ def grant_statements(role: str, database: str) -> list[str]:
         f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {app};",
         f"REVOKE ALL ON {tables} FROM {app};",
         *(f"GRANT {', '.join(privileges)} ON {table} TO {app};" for table, privileges in NEEDED.items()),
+        f"GRANT UPDATE ({', '.join(ERASABLE)}) ON {ENTRIES} TO {app};",
     ]
 
 
@@ -70,6 +75,11 @@ def privilege_findings(cursor: CursorWrapper | Any) -> list[str]:
         for privilege in REFUSED[table]:
             if _has(cursor, role, table, privilege):
                 findings.append(f"The portal's role {role} may {privilege} on {table}; it must not.")
+    if ENTRIES in owners:
+        for column in ERASABLE:
+            cursor.execute("SELECT has_column_privilege(%s, %s, %s, 'UPDATE')", [role, f"public.{ENTRIES}", column])
+            if not cursor.fetchone()[0]:
+                findings.append(f"The portal's role {role} may not UPDATE {ENTRIES}.{column}; erasure needs it.")
     return findings
 
 

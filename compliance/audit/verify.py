@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+from django.db.models import CharField, F, Func
 
 from ..models import AuditChainHead, AuditChainLink, AuditEntry
 from .checkpoints import Checkpoint, read_checkpoints
-from .entries import HASHED_FIELDS, content_hash
+from .entries import HASHED_FIELDS, TIMESTAMP_SQL, content_hash_at, timestamp_text
 from .sequencer import GENESIS_HASH, chain_hash
 
 CHUNK = 5000
@@ -54,6 +58,23 @@ def _checkpoints() -> tuple[dict[int, list[Checkpoint]], Checkpoint | None, str]
     return by_size, newest, ""
 
 
+def _chain_rows() -> Iterator[tuple[Any, ...]]:
+    """Yield each link's position, chain hash and entry hash, then the entry's hashed fields, in chain order.
+
+    On PostgreSQL the time comes as the text the hash reads (`TIMESTAMP_SQL`): parsing a datetime of
+    every row only to write it out again was a third of verification's time.
+    """
+    created: Any = "entry__created_at"
+    if connection.vendor == "postgresql":
+        created = Func(F("entry__created_at"), template=TIMESTAMP_SQL % "%(expressions)s", output_field=CharField())
+    fields = (f"entry__{name}" for name in HASHED_FIELDS if name != "created_at")
+    return (
+        AuditChainLink.objects.order_by("position")
+        .values_list("position", "chain_hash", "entry__content_hash", created, *fields)
+        .iterator(chunk_size=CHUNK)
+    )
+
+
 def audit_verify(*, progress: Callable[[int, int], None] | None = None) -> ChainReport:
     """Recompute every hash in chain order and return where the chain first breaks, if it does.
 
@@ -64,16 +85,12 @@ def audit_verify(*, progress: Callable[[int, int], None] | None = None) -> Chain
         return ChainReport(0, 0, forged, newest_checkpoint=newest)
     head = AuditChainHead.objects.filter(id=1).first()
     total = head.size if head is not None else 0
-    rows = (
-        AuditChainLink.objects.order_by("position")
-        .values_list("position", "chain_hash", "entry__content_hash", *(f"entry__{name}" for name in HASHED_FIELDS))
-        .iterator(chunk_size=CHUNK)
-    )
+    rows = _chain_rows()
     previous, checked, proven = GENESIS_HASH, 0, 0
-    for position, stored_chain, stored_content, *fields in rows:
+    for position, stored_chain, stored_content, created, *fields in rows:
         if position != checked + 1:
             return ChainReport(checked, checked + 1, f"entry #{checked + 1} is missing", newest_checkpoint=newest)
-        content = content_hash(fields)
+        content = content_hash_at(created if isinstance(created, str) else timestamp_text(created), fields)
         if content != stored_content:
             reason = "its contents do not match its hash (altered)"
             return ChainReport(checked, position, reason, newest_checkpoint=newest)

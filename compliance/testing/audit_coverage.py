@@ -51,7 +51,9 @@ def dead_letter_or_replay(change: Change) -> bool:
 # Not here, on purpose: ConsentEvent (itself a record, written beside the grant's entry), PartnerEvent
 # and InboxMessage (traffic, not state anyone decides), attempts and EndpointHealth (operational
 # records), LinkAuthorisation and SimulatedAuthorisationCode (one OAuth round trip), auth.Group and
-# its permissions (declared in portal/groups.py and set after each migrate), Celery beat's schedules.
+# its permissions (declared in portal/groups.py and set after each migrate), Celery beat's schedules,
+# UserSession (bookkeeping beside Django's session rows; ending sessions is audited as
+# `auth.sessions_ended`, a session past its limits as `auth.session_expired`).
 AUDITED: dict[str, Callable[[Change], bool]] = {
     "portal.User": any_change,  # including its groups and permissions (M2M_FIELDS)
     # The second factor: enrolment, removal, resets and recovery codes; each verification too, since
@@ -74,6 +76,7 @@ AUDITED: dict[str, Callable[[Change], bool]] = {
     "consent.ConsentGrant": any_change,
     "delivery.Delivery": dead_letter_or_replay,
     "delivery.WebhookMessage": dead_letter_or_replay,
+    "compliance.AttestationChase": any_change,  # compliance chased a bank for its deletion attestations
 }
 
 # Many-to-many fields whose changes count as changes of a model above: "app.Model.field" -> (label, name).

@@ -79,6 +79,10 @@ def test_that_role_can_append_read_and_move_the_head(app_role: str) -> None:
         conn.execute("SELECT count(*) FROM compliance_auditentry")
         conn.execute("UPDATE compliance_auditchainhead SET size = size WHERE false")
         assert conn.execute("SELECT has_table_privilege('compliance_auditentry', 'INSERT')").fetchone() == (True,)
+        # Erasure's columns, and only those (the trigger then checks the shape of the change).
+        conn.execute("UPDATE compliance_auditentry SET actor_label = '[erased]', personal_salt = '' WHERE false")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("UPDATE compliance_auditentry SET content_hash = '' WHERE false")
 
 
 def test_each_extra_privilege_or_ownership_is_named(owner: psycopg.Connection[Any], app_role: str) -> None:
@@ -108,3 +112,12 @@ def test_the_deploy_check_refuses_a_superuser_connection(db: None) -> None:
     assert [message.id for message in messages] == ["compliance.E001"]
     assert "superuser" in messages[0].msg
     assert "audit_grants" in (messages[0].hint or "")
+
+
+def test_a_role_that_cannot_erase_is_named(owner: psycopg.Connection[Any], app_role: str) -> None:
+    owner.execute(f'REVOKE UPDATE (data_json) ON compliance_auditentry FROM "{app_role}"')
+    with _connect(user=app_role) as conn, conn.cursor() as cursor:
+        findings = privilege_findings(cursor)
+    assert findings == [
+        f"The portal's role {app_role} may not UPDATE compliance_auditentry.data_json; erasure needs it."
+    ]

@@ -67,11 +67,15 @@ def csv_lines(entries: QuerySet[AuditEntry]) -> Iterator[str]:
 
 
 def trail_export(
-    *, entries: QuerySet[AuditEntry], trail: TrailFilter, actor: Any, ip: str | None
+    *, entries: QuerySet[AuditEntry], trail: TrailFilter, actor: Any, ip: str | None, target: Any = None
 ) -> StreamingHttpResponse:
-    """Record who exported which filter, then return the streaming CSV of `entries`."""
+    """Record who exported which filter, then return the streaming CSV of `entries`.
+
+    `target` is what the export is of, when it is one thing (a bank exporting its own slice), so the
+    entry shows in that bank's slice too.
+    """
     with transaction.atomic():
-        audit_append(action="audit.export", actor=actor, data={"filter": trail.describe()}, ip=ip)
+        audit_append(action="audit.export", actor=actor, target=target, data={"filter": trail.describe()}, ip=ip)
     name = f"audit-trail-{timezone.now():%Y%m%d-%H%M%S}.csv"
     response = StreamingHttpResponse(csv_lines(entries), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}"'

@@ -1,4 +1,4 @@
-"""Every write to consent, by sub-domain: linking, granting, revoking, expiry, attestation; each audited.
+"""Every write to consent, by sub-domain: linking, granting, revoking, undoing, expiry, attestation; each audited.
 
 Callers import from here; the modules behind it are the package's own business.
 """
@@ -11,11 +11,12 @@ from .granting import GrantChoice, consent_grant, consent_narrow, consent_renew
 from .linking import link_complete, link_create, link_start, link_unlink
 from .revoking import (
     consent_revoke,
-    consent_revoke_all_for_link,
+    consent_revoke_all_at_bank,
     consent_revoke_everything,
     consent_revoke_where,
     deletion_deadline,
 )
+from .undoing import consent_undo_withdrawal
 
 __all__ = [
     "AuthorisationRefused",
@@ -27,10 +28,11 @@ __all__ = [
     "consent_narrow",
     "consent_renew",
     "consent_revoke",
-    "consent_revoke_all_for_link",
+    "consent_revoke_all_at_bank",
     "consent_revoke_everything",
     "consent_revoke_where",
     "consent_send_expiry_reminders",
+    "consent_undo_withdrawal",
     "deletion_deadline",
     "link_complete",
     "link_create",

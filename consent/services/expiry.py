@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from compliance.audit import Actor, audit_append
 from portal.models import User
+from portal.moments import day
 
 from .. import signals
 from ..models import ConsentGrant
@@ -111,7 +112,7 @@ def _zone(user: User) -> zoneinfo.ZoneInfo:
 def _email_reminder(user: User, grants: list[ConsentGrant]) -> None:
     lines = [
         f"- {grant.partner}: {grant.scope_version.name} for {grant.get_purpose_display().lower()}, "
-        f"ends {timezone.localtime(grant.expires_at, _zone(user)):%d %B %Y}"
+        f"ends {day(grant.expires_at, _zone(user))}"
         for grant in grants
     ]
     url = f"{settings.PORTAL_SITE_URL.rstrip('/')}{reverse('consent:dashboard')}"

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from compliance.audit import Actor
 from partners.models import DataScope, DataScopeVersion, Purpose
+from portal.moments import day
 
 from .. import signals
 from ..models import AccountLink, ConsentEvent, ConsentGrant, GrantScopeChange
@@ -178,7 +179,7 @@ def _cap(
         )
     grant.expires_at = cap
     grant.save(update_fields=["expires_at"])
-    dates = f"now ends on {cap:%d %b %Y} instead of {expires_before:%d %b %Y}"
+    dates = f"now ends on {day(cap)} instead of {day(expires_before)}"
     detail = f"{change.name} for {purpose}: {dates}. {longest}.{review}"
     _tell(
         grant,

@@ -163,8 +163,16 @@ def _grant_one(
     terms: UsageTerms | None,
     now: datetime,
     ip: str | None,
+    expires_at: datetime | None = None,
+    reason: str = "",
+    action: str = "consent.grant",
+    **audit_extra: Any,
 ) -> ConsentGrant:
-    """Create the grant for one checked choice, with its event, receipt and audit entry; refuse one already active."""
+    """Create the grant for one checked choice, with its event, receipt and audit entry; refuse one already active.
+
+    An undone withdrawal passes the end date it had, the reason and its own audit action, so the record
+    says what happened instead of passing it off as a fresh choice.
+    """
     if ConsentGrant.objects.filter(
         link=link, scope_id=version.scope_id, purpose=choice.purpose, status=ConsentGrant.Status.ACTIVE
     ).exists():
@@ -178,12 +186,12 @@ def _grant_one(
         purpose=choice.purpose,
         message_types_mask=mask_of(choice.message_types),
         granted_at=now,
-        expires_at=_grant_end(version, start=now),
+        expires_at=expires_at or _grant_end(version, start=now),
         terms=terms,
     )
     grant.save(force_insert=True)
-    record_event(kind=ConsentEvent.Kind.GRANTED, link=link, grant=grant, actor=RevokedBy.USER, at=now)
-    audit_grant("consent.grant", actor=user, grant=grant, ip=ip, terms_version=terms and terms.version)
+    record_event(kind=ConsentEvent.Kind.GRANTED, link=link, grant=grant, actor=RevokedBy.USER, reason=reason, at=now)
+    audit_grant(action, actor=user, grant=grant, ip=ip, terms_version=terms and terms.version, **audit_extra)
     return grant
 
 

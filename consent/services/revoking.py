@@ -111,20 +111,22 @@ def _default_reason(by: str) -> str:
     return reasons.get(by, "")
 
 
-def consent_revoke_all_for_link(
-    *, link: AccountLink, actor: Any, by: str = RevokedBy.USER, reason: str = "", ip: str | None = None
+def consent_revoke_all_at_bank(
+    *, user: User, partner_id: int, actor: Any, by: str = RevokedBy.USER, ip: str | None = None
 ) -> list[ConsentGrant]:
-    """Revoke every active grant on one link (the account stays linked); return what was revoked."""
+    """Revoke every active grant `user` gave one bank, on every account linked there; return what was revoked."""
     with refusals_audited(actor=actor, ip=ip), transaction.atomic():
-        link = lock_link(link.pk)
-        require_may_act(
-            actor, by, user_id=link.user_id, partner_id=link.partner_id, target=link, what="withdraw these permissions"
-        )
-        revoked = revoke_active_on_link(
-            link=link, by=by, reason=reason or _default_reason(by), actor=actor, ip=ip, at=timezone.now()
-        )
-        if revoked:
-            announce_change(event=signals.REVOKED, link=link, grant_ids=[g.pk for g in revoked])
+        now = timezone.now()
+        revoked: list[ConsentGrant] = []
+        link_ids = AccountLink.objects.active().filter(user=user, partner_id=partner_id).order_by("pk")
+        for link_id in link_ids.values_list("pk", flat=True):  # in id order, as every service locks links
+            link = lock_link(link_id)
+            what = "withdraw these permissions"
+            require_may_act(actor, by, user_id=link.user_id, partner_id=link.partner_id, target=link, what=what)
+            on_link = revoke_active_on_link(link=link, by=by, reason=_default_reason(by), actor=actor, ip=ip, at=now)
+            if on_link:
+                announce_change(event=signals.REVOKED, link=link, grant_ids=[g.pk for g in on_link])
+            revoked.extend(on_link)
     return revoked
 
 

@@ -9,6 +9,8 @@ from django import template
 
 from partners.models import MessageType, Purpose
 
+from ..purposes import message_types_for
+
 register = template.Library()
 
 
@@ -40,3 +42,9 @@ def errors_for(field_errors: dict[str, list[str]] | None, name: str) -> list[str
 def was_posted(posted: Any, pair: str) -> bool:
     """Return True when the person's own last submission had `name=value` ticked (to keep their choices)."""
     return bool(posted) and pair in posted
+
+
+@register.filter
+def has_message_choice(purpose: str) -> bool:
+    """Return True when a purpose offers more than one kind of message, so listing them says something."""
+    return len(message_types_for(purpose)) > 1

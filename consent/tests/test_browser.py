@@ -16,6 +16,7 @@ from consent.models import ConsentGrant
 from consent.receipts import receipt_verifies
 from portal.management.commands.seed_demo import DEMO_API_KEY
 from portal.tests.factories import PASSWORD, UserFactory
+from portal.tests.signing_in import confirm_sign_up
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -46,6 +47,8 @@ def _sign_up(page: Any, email: str) -> None:
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Password again").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your email")
+    confirm_sign_up(page, email)
     expect(page.get_by_role("heading", level=1)).to_have_text("My banks")
 
 
@@ -123,22 +126,41 @@ def test_a_new_person_links_grants_downloads_a_receipt_and_withdraws(page: Any, 
 
     # Withdraw one scope, then everything.
     page.get_by_role("link", name="My banks").click()
-    page.get_by_role("button", name="Withdraw Your account balances for account updates").click()
+    page.get_by_role("link", name="Withdraw Your account balances for account updates").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Withdraw 'Your account balances'?")
+    expect(page.get_by_role("main")).to_contain_text("What stops, the moment you confirm")
+    _no_serious_violations(page, "consent-07-confirm-withdrawal")
+    page.get_by_role("button", name="Withdraw this permission").click()
     expect(page.get_by_role("status")).to_contain_text("Permission withdrawn")
     _no_serious_violations(page, "consent-07-dashboard-one-withdrawn")
     assert sorted((c["scope"], c["status"], c["revoked_by"]) for c in _consents(page)) == [
         ("balances.read", "revoked", "user"),
         ("card_transactions.read", "active", None),
     ]
+
+    # Undo it within the window: a new grant on the same wording, the withdrawal stays on the record.
+    page.get_by_role("button", name="Undo the withdrawal").click()
+    expect(page.get_by_role("status")).to_contain_text("Undone")
+    expect(page.get_by_role("button", name="Undo the withdrawal")).to_have_count(0)
+    assert sorted((c["scope"], c["status"]) for c in _consents(page)) == [
+        ("balances.read", "active"),
+        ("balances.read", "revoked"),
+        ("card_transactions.read", "active"),
+    ]
+
+    page.get_by_role("link", name="Withdraw every permission at every bank").click()
+    expect(page.get_by_role("listitem").filter(has_text="Demo Bank plc")).to_have_count(2)
     page.get_by_role("button", name="Withdraw every permission at every bank").click()
     expect(page.get_by_role("status")).to_contain_text("withdrawn, at every bank")
-    expect(page.get_by_role("button", name="Withdraw every permission at every bank")).to_have_count(0)
+    expect(page.get_by_role("link", name="Withdraw every permission at every bank")).to_have_count(0)
+    expect(page.get_by_role("link", name="Withdraw everything from Demo Bank plc")).to_have_count(0)
     _no_serious_violations(page, "consent-08-dashboard-all-withdrawn")
     assert {c["status"] for c in _consents(page)} == {"revoked"}
 
     # The history lists every change with its receipt.
     page.get_by_role("link", name="Your full consent history and receipts").click()
-    expect(page.get_by_role("row")).to_have_count(1 + 1 + 2 + 2)  # header, linked, two granted, two withdrawn
+    # header, linked, two granted, one withdrawn, granted again by the undo, two withdrawn
+    expect(page.get_by_role("row")).to_have_count(1 + 1 + 2 + 1 + 1 + 2)
     _no_serious_violations(page, "consent-09-history")
 
 

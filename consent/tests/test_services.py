@@ -25,7 +25,7 @@ from consent.services import (
     consent_narrow,
     consent_renew,
     consent_revoke,
-    consent_revoke_all_for_link,
+    consent_revoke_all_at_bank,
     consent_revoke_everything,
     consent_send_expiry_reminders,
     link_unlink,
@@ -277,18 +277,21 @@ def test_withdrawing_a_banks_all_and_then_everything(
 ) -> None:
     first = link_for(person, bank)
     consent_grant(user=person, link=first, choices=_choices(bank))
+    second_account = link_for(person, bank, 1)  # "a bank" means every account the person linked there
+    grant_for(second_account)
     other_bank = live_bank()
     other = link_for(person, other_bank)
     grant_for(other)
     with django_capture_on_commit_callbacks(execute=True):
-        revoked = consent_revoke_all_for_link(link=first, actor=person)
-    assert len(revoked) == 2
+        revoked = consent_revoke_all_at_bank(user=person, partner_id=bank.pk, actor=person)
+    assert len(revoked) == 3
+    assert {g.link_id for g in revoked} == {first.pk, second_account.pk}
     assert ConsentGrant.objects.filter(status="active").count() == 1
     with django_capture_on_commit_callbacks(execute=True):
         everything = consent_revoke_everything(user=person, actor=person)
     assert len(everything) == 1
     assert not ConsentGrant.objects.filter(status="active").exists()
-    assert [c["link_id"] for c in changes if c["event"] == "revoked"] == [first.pk, other.pk]
+    assert [c["link_id"] for c in changes if c["event"] == "revoked"] == [first.pk, second_account.pk, other.pk]
     assert "consent.revoke_everything" in _actions()
     with pytest.raises(AuthorisationRefused):
         consent_revoke_everything(user=person, actor=UserFactory())

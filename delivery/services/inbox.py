@@ -10,6 +10,7 @@ from django.utils import timezone
 from compliance.audit import audit_append
 from consent.models import ConsentGrant
 from partners.models import Partner
+from portal.moments import day
 
 from ..models import InboxMessage
 
@@ -28,7 +29,7 @@ def inbox_remind_expiry(*, user_id: int, grant_ids: list[int]) -> list[InboxMess
     with transaction.atomic():
         for bank_grants in by_bank.values():
             partner = bank_grants[0].partner
-            lines = [f"{g.scope_version.name}: ends {g.expires_at:%d %b %Y}" for g in bank_grants]
+            lines = [f"{g.scope_version.name}: ends {day(g.expires_at)}" for g in bank_grants]
             messages.append(
                 InboxMessage.objects.create(
                     user_id=user_id,

@@ -20,6 +20,7 @@ from partners.models import Partner, PartnerApiKey
 from portal.errors import ApplicationError
 
 from ..bulk import bulk_insert
+from ..chat.replies import REFUSAL_STATUSES, chat_replies_refused, chat_replies_store
 from ..models import Delivery, EventType, PartnerEvent
 from ..payloads import MAX_BATCH, EventInvalid, ValidEvent, event_validate
 from .outbox import publish_deliveries
@@ -60,7 +61,7 @@ class IntakeItem:
             return 202
         if self.outcome == "replayed":
             return 200
-        return {"consent_required": 403, "duplicate": 409}.get(self.code, 400)
+        return {"consent_required": 403, "duplicate": 409, **REFUSAL_STATUSES}.get(self.code, 400)
 
     def error(self) -> ApplicationError:
         """Return the refusal as the error the API renders."""
@@ -191,16 +192,27 @@ def _intake_candidates(
         pairs={(valid.link_id, valid.type) for _item, valid, key, _hash in candidates if key not in existing},
         environment=environment or None,
     )
+    # A bot's reply must answer a message of the same person to this bank (delivery.chat.replies).
+    replies = chat_replies_refused(
+        partner_id=partner.pk, replies=[(key, valid) for _item, valid, key, _hash in candidates if key not in existing]
+    )
     now = timezone.now()
-    accepted = _accept(partner_id=partner.pk, candidates=candidates, existing=existing, allowed=allowed, now=now)
+    accepted = _accept(
+        partner_id=partner.pk, candidates=candidates, existing=existing, allowed=allowed, now=now, refused=replies
+    )
     for _item, row in accepted:
         row["environment"] = environment
     event_ids = bulk_insert(PartnerEvent, [row for _item, row in accepted], with_ids=True)
     for (item, row), pk in zip(accepted, event_ids, strict=True):
         item.outcome = "accepted"
         item.event = StoredEvent(pk, row["idempotency_key"], row["type"], row["link_id"], row["status"], now)
-    queues = [PartnerEvent.queue_for(row["type"]) for _item, row in accepted]
-    outbox = _outbox_rows(partner_id=partner.pk, event_ids=event_ids, queues=queues, now=now)
+    chat_replies_store(rows=[(pk, row) for (_item, row), pk in zip(accepted, event_ids, strict=True)])
+    # A chat reply is shown as it commits: it has no outbox rows.
+    sent = [
+        (pk, row) for (_item, row), pk in zip(accepted, event_ids, strict=True) if row["type"] != EventType.CHAT_REPLY
+    ]
+    queues = [PartnerEvent.queue_for(row["type"]) for _pk, row in sent]
+    outbox = _outbox_rows(partner_id=partner.pk, event_ids=[pk for pk, _row in sent], queues=queues, now=now)
     delivery_ids = bulk_insert(Delivery, outbox, with_ids=True)
     return event_ids, [(pk, row["queue"], partner.pk) for pk, row in zip(delivery_ids, outbox, strict=True)]
 
@@ -212,6 +224,7 @@ def _accept(
     existing: dict[str, PartnerEvent],
     allowed: set[tuple[int, str]],
     now: datetime,
+    refused: dict[str, tuple[str, str]],
 ) -> list[tuple[IntakeItem, dict[str, Any]]]:
     """Answer replays and refusals on their items; return the new events' rows, each with its item."""
     accepted: list[tuple[IntakeItem, dict[str, Any]]] = []
@@ -233,6 +246,9 @@ def _accept(
                 "(or the link does not exist). Nothing was stored."
             )
             continue
+        if key in refused:
+            item.code, item.message = refused[key]
+            continue
         row: dict[str, Any] = {
             "partner_id": partner_id,
             "link_id": valid.link_id,
@@ -243,7 +259,9 @@ def _accept(
             "deliver_by": valid.deliver_by,
             "supersession_key": _supersession_key(valid),
             "supersedes_at": valid.as_of,
-            "status": PartnerEvent.Status.ACCEPTED,
+            "status": PartnerEvent.Status.DELIVERED
+            if valid.type == EventType.CHAT_REPLY
+            else PartnerEvent.Status.ACCEPTED,
             "created_at": now,
         }
         accepted.append((item, row))

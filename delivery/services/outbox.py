@@ -1,4 +1,4 @@
-"""The outbox relay: deliveries and webhook messages onto the broker after commit, and the sweeper."""
+"""The outbox relay: deliveries, webhook and bot messages onto the broker after commit, and the sweeper."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from ..chat.sending import bot_messages_sweep
 from ..models import DEFAULT_QUEUE, Delivery, WebhookMessage
 
 logger = logging.getLogger(__name__)
@@ -95,4 +96,4 @@ def outbox_sweep(
     )
     if webhooks:
         count += publish_webhooks(webhooks)
-    return count
+    return count + bot_messages_sweep(now=now, reenqueue_after=reenqueue_after, limit=limit)

@@ -192,6 +192,11 @@ class CapabilitySerializer(StrictModelSerializer):
         allow_null=True,
         help_text="Where the platform sends chat messages. " + OUTBOUND_URL_RULE,
     )
+    signing_secret = serializers.CharField(
+        read_only=True,
+        help_text="Verify the `webhook-signature` of the `chat.message` and `fraud_alert.answered` webhooks "
+        "posted to `webhook_url` with it (Standard Webhooks).",
+    )
 
     class Meta:
         model = ChatbotCapability
@@ -203,6 +208,7 @@ class CapabilitySerializer(StrictModelSerializer):
             "scopes",
             "message_types",
             "webhook_url",
+            "signing_secret",
             "status",
         ]
 
@@ -215,6 +221,7 @@ class CapabilitySerializer(StrictModelSerializer):
             "scopes": sorted(scope.code for scope in capability.scopes.all()),
             "message_types": capability.message_types,
             "webhook_url": capability.webhook_url or None,
+            "signing_secret": capability.signing_secret,
             "status": capability.status,
         }
 

@@ -28,6 +28,12 @@ class PartnerTransitionForm(forms.Form):
         help_text="Say why. The note is kept in the bank's audit history.",
     )
 
+    missing_confirmed = forms.BooleanField(
+        label="Go live even though the checklist is not complete",
+        required=False,
+        help_text="Only when the bank is to go live: the missing steps and your note are kept in its audit history.",
+    )
+
     def __init__(self, *args: Any, next_statuses: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["to_status"]

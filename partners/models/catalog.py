@@ -180,6 +180,8 @@ class ChatbotCapability(models.Model):
     scopes = models.ManyToManyField(DataScope, related_name="capabilities", blank=True)
     message_types = models.JSONField(default=list)
     webhook_url = models.URLField(blank=True)
+    # Signs the `chat.message` and `fraud_alert.answered` webhooks posted to `webhook_url` (Standard Webhooks).
+    signing_secret = models.CharField(max_length=100, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

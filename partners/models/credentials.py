@@ -94,6 +94,8 @@ class WebhookEvent(models.TextChoices):
     CONSENT_EXPIRED = "consent.expired", "A grant expired"
     TERMS_UPDATED = "terms.updated", "New usage terms were published"
     DELIVERY_FAILED = "delivery.failed", "A delivery was dead-lettered"
+    # Sent to every active endpoint of each bank the person had linked, subscribed or not: the bank must erase too.
+    PERSON_ERASED = "person.erased", "A person's data was erased"
 
 
 class WebhookEndpoint(models.Model):

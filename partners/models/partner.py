@@ -72,6 +72,7 @@ class Partner(models.Model):
         permissions = [
             ("manage_partner", "Manage the bank's catalog, terms and keys"),
             ("manage_members", "Invite and remove the bank's members"),
+            ("view_trail", "Read the bank's slice of the audit trail"),
         ]
 
     def __str__(self) -> str:

@@ -12,6 +12,7 @@ from portal.errors import ApplicationError, Conflict
 from ..models import ChatbotCapability, DataScope, Partner
 from ..policy import BankAction, require_member_may
 from ..validators import validate_changeable, validate_message_types, validate_outbound_url
+from .webhooks import webhook_secret_new
 
 
 def _capability_scopes(partner: Partner, codes: Any) -> list[DataScope]:
@@ -73,7 +74,7 @@ def capability_create(*, partner: Partner, code: str, actor: Any, **values: Any)
         raise duplicate
     try:
         with transaction.atomic():
-            capability = ChatbotCapability(partner=partner, code=code)
+            capability = ChatbotCapability(partner=partner, code=code, signing_secret=webhook_secret_new())
             scopes = _apply_capability(capability, values)
             capability.full_clean(validate_unique=False)
             capability.save()

@@ -92,8 +92,14 @@ def partner_apply(
     return partner, invitation
 
 
-def partner_transition(*, partner: Partner, to_status: str, note: str, actor: Any) -> Partner:
-    """Move a bank to `to_status` (platform staff), with a note saying why; audited and signalled."""
+def partner_transition(
+    *, partner: Partner, to_status: str, note: str, actor: Any, missing_confirmed: bool = False
+) -> Partner:
+    """Move a bank to `to_status` (platform staff), with a note saying why; audited and signalled.
+
+    Going live with steps of the go-live checklist not done needs `missing_confirmed`: staff saw
+    what is missing and said why in the note, which the audit entry keeps with the list.
+    """
     note = note.strip()
     if not note:
         raise ApplicationError("Write a note that says why.", code="note_required", fields={"note": ["Write a note."]})
@@ -115,14 +121,24 @@ def partner_transition(*, partner: Partner, to_status: str, note: str, actor: An
                 "The bank has no verified manager yet: its first manager must accept the invitation first.",
                 code="manager_not_verified",
             )
+        missing: list[str] = []
         if to_status == Partner.Status.LIVE:
-            from ..selectors import partner_terms_status
+            from ..selectors import missing_before_live, partner_checklist, partner_terms_status
 
-            if not partner_terms_status(partner=partner).accepted_current:
+            terms = partner_terms_status(partner=partner)
+            if not terms.accepted_current:
                 raise ApplicationError(
                     "The bank has not accepted the current usage terms; "
                     "a manager must accept them before it goes live.",
                     code="terms_not_accepted",
+                )
+            missing = [item.label for item in missing_before_live(partner_checklist(partner=partner, terms=terms))]
+            if missing and not missing_confirmed:
+                raise ApplicationError(
+                    f"The bank's go-live checklist is not complete: {', '.join(missing).lower()} missing. "
+                    "Tick the box to go live anyway, and say why in the note.",
+                    code="checklist_incomplete",
+                    fields={"missing_confirmed": ["Tick to go live with these steps missing."]},
                 )
         partner.status = to_status
         partner.status_changed_at = timezone.now()
@@ -131,7 +147,7 @@ def partner_transition(*, partner: Partner, to_status: str, note: str, actor: An
             action="partner.status_change",
             actor=actor,
             target=partner,
-            data={"from": old_status, "to": to_status, "note": note},
+            data={"from": old_status, "to": to_status, "note": note, **({"missing": missing} if missing else {})},
         )
         # Inside the transaction: consent ends the grants and delivery cancels the sends it entails,
         # in rows that commit with the new status or not at all.

@@ -16,7 +16,8 @@ from ..policy import BankAction, require_member_may
 from ..validators import validate_changeable, validate_event_types, validate_outbound_url
 
 
-def _webhook_secret() -> str:
+def webhook_secret_new() -> str:
+    """Return a new Standard Webhooks signing secret."""
     # Standard Webhooks: "whsec_" and the base64 of the key bytes.
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
 
@@ -31,7 +32,7 @@ def webhook_endpoint_create(
         url=validate_outbound_url(url),
         event_types=validate_event_types(event_types),
         description=description.strip()[:200],
-        secret=_webhook_secret(),
+        secret=webhook_secret_new(),
     )
     with transaction.atomic():
         endpoint.full_clean()
@@ -95,7 +96,7 @@ def webhook_endpoint_rotate_secret(*, endpoint: WebhookEndpoint, actor: Any) -> 
         endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
         endpoint.previous_secret = endpoint.secret
         endpoint.previous_secret_expires_at = timezone.now() + WebhookEndpoint.ROTATION_OVERLAP
-        endpoint.secret = _webhook_secret()
+        endpoint.secret = webhook_secret_new()
         endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"])
         audit_append(
             action="webhook.rotate_secret",

@@ -105,6 +105,10 @@ def test_a_manager_declares_a_scope_and_capability_and_makes_a_key_and_an_endpoi
     raw_key = page.get_by_label("API key").input_value()
     assert raw_key.startswith("pbk_sandbox_")
     assert partner_api_key_for_raw(raw_key=raw_key) == PartnerApiKey.objects.get(partner=bank)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.get_by_role("button", name="Copy the key").click()
+    expect(page.get_by_text("Copied.", exact=True)).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == raw_key
     check(page, "key-once")
     page.get_by_role("link", name="I have copied it").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("API keys")

@@ -22,6 +22,7 @@ from partners.models import (
 )
 from partners.selectors import partner_api_key_for_raw
 from partners.services import (
+    capability_update,
     invitation_accept,
     invitation_check,
     invitation_create,
@@ -35,7 +36,14 @@ from partners.services import (
     terms_publish,
     webhook_endpoint_rotate_secret,
 )
-from partners.tests.factories import PartnerFactory, api_key_for, member_of, published_scope, webhook_endpoint_for
+from partners.tests.factories import (
+    PartnerFactory,
+    api_key_for,
+    capability_for,
+    member_of,
+    published_scope,
+    webhook_endpoint_for,
+)
 from partners.validators import validate_lei
 from portal.errors import ApplicationError
 from portal.tests.factories import ComplianceStaffFactory, PlatformStaffFactory, UserFactory
@@ -136,9 +144,15 @@ PAIRS = [(old, new) for old in Partner.Status.values for new in Partner.Status.v
 
 @pytest.mark.parametrize(("old", "new"), PAIRS, ids=[f"{old}->{new}" for old, new in PAIRS])
 def test_staff_move_a_bank_only_along_the_transitions_table(old: str, new: str) -> None:
-    partner = PartnerFactory(status=old)
+    partner = PartnerFactory(status="sandbox")
     manager = member_of(partner)
     terms_accept(partner=partner, terms=terms_publish(title="Terms", body="Text", actor=None), user=manager)
+    if new == Partner.Status.LIVE:  # the whole go-live checklist done, so only the transitions table decides
+        capability_update(capability=capability_for(partner), actor=None, status="published")
+        api_key_for(partner)
+        webhook_endpoint_for(partner)
+    Partner.objects.filter(pk=partner.pk).update(status=old)
+    partner.refresh_from_db()
     staff = PlatformStaffFactory()
     if new in Partner.TRANSITIONS[old]:
         partner_transition(partner=partner, to_status=new, note="Reviewed.", actor=staff)
@@ -195,8 +209,16 @@ def test_going_live_needs_the_current_terms_accepted() -> None:
     current = UsageTerms.objects.current()
     assert current is not None
     terms_accept(partner=partner, terms=current, user=manager)
-    partner_transition(partner=partner, to_status="live", note="Ready.", actor=staff)
+    with pytest.raises(ApplicationError) as caught:  # terms accepted, but nothing else on the checklist done
+        partner_transition(partner=partner, to_status="live", note="Ready.", actor=staff)
+    assert caught.value.code == "checklist_incomplete"
+    assert "a published scope, a chatbot capability, an api key, a webhook endpoint missing" in caught.value.message
+    assert Partner.objects.get(pk=partner.pk).status == "sandbox"
+    partner_transition(partner=partner, to_status="live", note="Pilot first.", actor=staff, missing_confirmed=True)
     assert Partner.objects.get(pk=partner.pk).status == "live"
+    entry = AuditEntry.objects.filter(action="partner.status_change").order_by("-id").first()
+    assert entry is not None
+    assert entry.data["missing"] == ["A published scope", "A chatbot capability", "An API key", "A webhook endpoint"]
 
 
 # --- Invitations -----------------------------------------------------------------------------------

@@ -165,7 +165,15 @@ def test_going_live_before_the_terms_are_accepted_is_refused(staff_client: Clien
     assert Partner.objects.get(pk=partner.pk).status == "sandbox"
     assert status_changes(partner) == 0
     terms_accept(partner=partner, terms=terms, user=manager)
+    page = staff_client.get(f"/staff/banks/{partner.slug}/").content.decode()
+    assert "Not done on the bank's go-live checklist" in page
+    assert "A webhook endpoint" in page
     response = staff_client.post(f"/staff/banks/{partner.slug}/", {"to_status": "live", "note": "Ready."})
+    assert field_error(response, "missing_confirmed") == "Error: Tick to go live with these steps missing."
+    assert Partner.objects.get(pk=partner.pk).status == "sandbox"
+    response = staff_client.post(
+        f"/staff/banks/{partner.slug}/", {"to_status": "live", "note": "A pilot.", "missing_confirmed": "on"}
+    )
     assert response.status_code == 302
     assert Partner.objects.get(pk=partner.pk).status == "live"
 
@@ -277,3 +285,12 @@ def test_admin_shows_invitations_and_webhooks_without_their_secrets(staff_client
     assert endpoint.secret not in page
     assert staff_client.get("/admin/partners/usageterms/add/").status_code == 403
     assert staff_client.post(f"/admin/partners/invitation/{invitation.pk}/delete/").status_code == 403
+
+
+def test_a_new_version_of_the_terms_starts_from_the_current_text(staff_client: Client) -> None:
+    empty = staff_client.get("/staff/terms/new/").content.decode()
+    assert "Our promise" not in empty
+    terms_publish(title="Usage terms 2026", body="# Our promise\n\nNever for advertising.", actor=None)
+    form = staff_client.get("/staff/terms/new/").content.decode()
+    assert 'value="Usage terms 2026"' in form
+    assert "# Our promise" in form

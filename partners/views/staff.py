@@ -15,7 +15,7 @@ from portal.models import User
 from portal.roles import role_required
 
 from ..forms import PartnerTransitionForm, TermsForm
-from ..models import Partner
+from ..models import Partner, UsageTerms
 from ..selectors import partner_review_for_staff, partner_status_counts, partners_for_review, terms_versions_for_staff
 from ..services import partner_transition, terms_publish
 from ..terms_text import render_terms
@@ -50,6 +50,7 @@ def staff_detail(request: HttpRequest, slug: str) -> HttpResponse:
                 to_status=form.cleaned_data["to_status"],
                 note=form.cleaned_data["note"],
                 actor=request.user,
+                missing_confirmed=form.cleaned_data["missing_confirmed"],
             )
         except ApplicationError as error:
             show_on_form(form, error)
@@ -72,7 +73,10 @@ def staff_terms(request: HttpRequest) -> HttpResponse:
 @role_required(User.Role.PLATFORM_STAFF)
 def staff_terms_new(request: HttpRequest) -> HttpResponse:
     """Write a new version of the usage terms, preview it as banks will read it, then publish it."""
-    form = TermsForm(request.POST or None)
+    # A new version starts from the current one's text: most changes are edits, not rewrites.
+    current = UsageTerms.objects.current()
+    initial = {"title": current.title, "body": current.body} if current else {}
+    form = TermsForm(request.POST or None, initial=initial)
     action = request.POST.get("action", "")
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -16,6 +15,7 @@ from django_otp.models import Device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal.errors import ApplicationError, PermissionDenied
+from portal.lockout import LockedOut, locked_out_response, lockout_check, lockout_record_failure, serialized
 from portal.models import RecoveryCodeDevice, User
 from portal.requests import client_ip
 
@@ -55,16 +55,6 @@ def _verified(request: HttpRequest, device: Device) -> None:
     otp_login(request, device)
 
 
-def _code_refused(request: HttpRequest, user: User) -> None:
-    """Count a refused code like a wrong password, towards the same lockout (per account and per address).
-
-    The lockout (django-axes, `portal.lockout`) counts Django's `user_login_failed`; the portal's
-    receiver also puts it on the trail as `auth.login_failed`. If the lockout counts only through
-    `lockout_record_failure(request, username=user.email)`, that call replaces the signal here.
-    """
-    user_login_failed.send(sender=__name__, credentials={"username": user.email}, request=request)
-
-
 @login_required
 def verify(request: HttpRequest) -> HttpResponse:
     """Ask a signed-in person with a second factor for a code: their app's, or a recovery code."""
@@ -76,13 +66,20 @@ def verify(request: HttpRequest) -> HttpResponse:
         return redirect(_next_url(request))
     form = VerifyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        # Merge point for `portal.lockout`: `lockout_check(request, username=user.email)` goes here,
-        # before the code is checked, its `locked_out` error shown with `form.add_error("code", ...)`.
-        try:
-            device = second_factor_verify(user=user, code=form.cleaned_data["code"], ip=client_ip(request))
-        except ApplicationError as error:
-            _code_refused(request, user)
-            form.add_error("code", error.message)
+        # One code at a time per account and address, under the same lockout as the password: a
+        # refused code counts as a failed sign-in, and a locked account or address gets no check at all.
+        refusal: ApplicationError | None = None
+        with serialized(request, username=user.email):
+            try:
+                lockout_check(request, username=user.email)
+                device = second_factor_verify(user=user, code=form.cleaned_data["code"], ip=client_ip(request))
+            except LockedOut as error:
+                return locked_out_response(request, error)
+            except ApplicationError as error:
+                lockout_record_failure(request, username=user.email)
+                refusal = error
+        if refusal is not None:
+            form.add_error("code", refusal.message)
         else:
             _verified(request, device)
             if isinstance(device, RecoveryCodeDevice):

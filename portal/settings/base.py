@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "guardian",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "axes",
     "django_celery_beat",
     "compliance",
     "partners",
@@ -107,12 +108,29 @@ CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
 AUTH_USER_MODEL = "portal.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out account or address before any password is checked (portal/lockout.py).
+    "portal.lockout.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
+# Argon2id first: new passwords and every older hash, at its owner's next sign-in, are stored with it;
+# PBKDF2 stays so that hashes made before verify (and are then rehashed).
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+]
+# Passphrases welcome: at least 12 characters, at most PORTAL_PASSWORD_MAX_LENGTH (the forms refuse
+# longer ones before any hashing, so a megabyte "password" costs nothing).
+PORTAL_PASSWORD_MIN_LENGTH = 12
+PORTAL_PASSWORD_MAX_LENGTH = 1024
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "portal.validators.MaximumLengthValidator", "OPTIONS": {"max_length": PORTAL_PASSWORD_MAX_LENGTH}},
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": PORTAL_PASSWORD_MIN_LENGTH},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -231,6 +249,36 @@ OTP_TOTP_ISSUER = "Bank partnership portal"
 # on top of the sign-in lockout that wrong codes count towards.
 OTP_TOTP_THROTTLE_FACTOR = env.int("OTP_TOTP_THROTTLE_FACTOR", default=1)
 
+# --- Sessions (issue 10): limits by who is signed in, in `portal/sessions/policy.py` --------------
+# Staff and bank members: 15 idle minutes, 12 hours in all; end users: 2 weeks if they tick "Keep me
+# signed in", else until the browser closes (1 idle hour, 12 hours in all). The middleware ends a
+# session past its limits, notes activity at most once a minute, and must come after the messages.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware") + 1,
+    "portal.sessions.middleware.SessionPolicyMiddleware",
+)
+# The database engine: every session has a row, which `portal.UserSession` points at.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_AGE = 14 * 24 * 3600  # the longest any session lasts (kept signed in); the policy cuts the rest
+
+# --- The lockout (issue 10): 10 tries per account and per address in 30 minutes -----------------
+# django-axes counts failed sign-ins (portal and admin) and wrong codes in the database, so every
+# process sees the same count; reset requests and sign-ups are counted in the shared cache. The rules
+# and the answer a locked-out person gets are in `portal/lockout.py`.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = 10
+AXES_COOLOFF_TIME = timedelta(minutes=30)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locked is enough
+AXES_CLIENT_IP_CALLABLE = "portal.requests.client_ip"  # the address our trusted proxies saw, nothing a client wrote
+AXES_USERNAME_CALLABLE = "portal.lockout.attempted_username"
+AXES_LOCKOUT_CALLABLE = "portal.lockout.lockout_response"
+# Tries while locked out are refused without being counted, so the time the page promises holds.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_ENABLE_ADMIN = False  # the portal registers its own read-only admin (portal/admin.py)
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "password", "code", "csrfmiddlewaretoken", "once"]
+AXES_VERBOSE = False  # the audit trail already records each failure
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+
 # --- Celery -----------------------------------------------------------------------------------
 # The filesystem broker is the zero-install default; CELERY_BROKER_URL points at Redis or RabbitMQ.
 
@@ -266,6 +314,8 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "portal.tasks.worker_heartbeat", "schedule": timedelta(seconds=30)},
+    # Sessions past their limits that never came back (each would end at its next request anyway).
+    "portal-sessions-sweep": {"task": "portal.tasks.sessions_sweep", "schedule": timedelta(minutes=10)},
     "consent-expire-due-grants": {"task": "consent.tasks.expire_due_grants", "schedule": timedelta(hours=1)},
     "consent-send-expiry-reminders": {
         "task": "consent.tasks.send_expiry_reminders",
@@ -274,6 +324,8 @@ CELERY_BEAT_SCHEDULE = {
     # compliance: link committed entries into the chain; sign a checkpoint of it every minute.
     "compliance-audit-seal": {"task": "compliance.tasks.audit_seal", "schedule": timedelta(seconds=5)},
     "compliance-audit-checkpoint": {"task": "compliance.tasks.audit_checkpoint", "schedule": timedelta(minutes=1)},
+    # compliance: purge what is past its retention (RETENTION_* below), in batches, audited.
+    "compliance-retention-purge": {"task": "compliance.tasks.retention_purge", "schedule": crontab(hour=3, minute=30)},
     # delivery: re-enqueue outbox rows the broker never got, and due retries.
     "delivery-sweep-outbox": {"task": "delivery.tasks.sweep_outbox", "schedule": timedelta(seconds=10)},
 }
@@ -296,6 +348,17 @@ PORTAL_AUDIT_REDACT_KEYS = ("password", "secret", "token", "key", "code", "autho
 AUDIT_SIGNING_KEY = env.str("AUDIT_SIGNING_KEY", default="")
 AUDIT_VERIFY_KEY = env.str("AUDIT_VERIFY_KEY", default="")
 AUDIT_CHECKPOINT_DIR = Path(env.str("AUDIT_CHECKPOINT_DIR", default=str(VAR_DIR / "audit-checkpoints")))
+# Data-subject archives (zips built by `compliance.data_requests.archive`) are written here.
+COMPLIANCE_ARCHIVE_DIR = Path(env.str("COMPLIANCE_ARCHIVE_DIR", default=str(VAR_DIR / "data-archives")))
+# Retention, in days (`compliance.retention`): event payloads of finished events, delivery and webhook
+# attempts, inbox messages, and data-subject archives are purged once older. Audit entries and consent
+# records are never purged by these; they are kept at least CONSENT_RECORDS_KEPT_DAYS after the
+# person's last authorisation (the law's three years is the floor).
+RETENTION_DELIVERY_PAYLOAD_DAYS = env.int("RETENTION_DELIVERY_PAYLOAD_DAYS", default=90)
+RETENTION_DELIVERY_ATTEMPT_DAYS = env.int("RETENTION_DELIVERY_ATTEMPT_DAYS", default=30)
+RETENTION_INBOX_DAYS = env.int("RETENTION_INBOX_DAYS", default=365)
+RETENTION_EXPORT_DAYS = env.int("RETENTION_EXPORT_DAYS", default=7)
+CONSENT_RECORDS_KEPT_DAYS = env.int("CONSENT_RECORDS_KEPT_DAYS", default=3 * 365 + 1)
 # Bank simulator pages and demo logins exist only where this is on (development, tests, demo).
 PORTAL_DEMO_FEATURES = env.bool("PORTAL_DEMO_FEATURES", default=False)
 
@@ -330,7 +393,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    # axes says at INFO every sign-in and clean-up; failures and lockouts (WARNING) still show.
+    "loggers": {"django.db.backends": {"level": "INFO"}, "axes": {"level": "WARNING"}},
 }
 CSRF_FAILURE_VIEW = "portal.views.csrf_failure"
 PORTAL_SITE_URL = env.str("PORTAL_SITE_URL", default="http://127.0.0.1:8000")

@@ -6,6 +6,7 @@ from .base import CELERY_BROKER_URL, DATABASES, VAR_DIR, broker_transport_option
 DEBUG = False
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="test-key-not-for-production-use")
 PORTAL_DEMO_FEATURES = True
+# Fast hashing for the suite; base.py's Argon2-first list is tested in portal/tests/test_passwords.py.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {

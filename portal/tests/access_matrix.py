@@ -23,6 +23,7 @@ BANK_A_READERS = frozenset({BANK_A, DEVELOPER_A, CONTACT_A})
 BANK_A_WRITERS = frozenset({BANK_A, DEVELOPER_A})
 BANK_A_MANAGERS = frozenset({BANK_A})
 BANK_A_ROLES = BANK_A_READERS
+BANK_A_TRAIL_READERS = frozenset({BANK_A, CONTACT_A})  # the bank's slice of the audit trail
 
 
 @dataclass(frozen=True)
@@ -61,11 +62,41 @@ def _admin_object_kwargs(app_label: str, model_name: str) -> Callable[[Any], dic
     return kwargs
 
 
+def _data_request_kwargs(*, by_the_person: bool, kind: str = "archive") -> Callable[[Any], dict[str, Any]]:
+    """Return kwargs naming a fresh data request about user A: their own copy, or one compliance logged."""
+
+    def kwargs(world: Any) -> dict[str, Any]:
+        from compliance.data_requests.models import DataRequest
+
+        person = world.users[USER_A]
+        by = person if by_the_person else world.users[COMPLIANCE]
+        return {"pk": DataRequest.objects.create(user=person, kind=kind, requested_by=by, reason="matrix").pk}
+
+    return kwargs
+
+
+def _entry_about(partner: Any) -> int:
+    """Return the id of the oldest audit entry about `partner` (the world's making of it writes some)."""
+    from compliance.models import AuditEntry
+
+    return AuditEntry.objects.filter(partner_id=partner.pk).order_by("pk").values_list("pk", flat=True)[0]
+
+
+def _verification_run() -> int:
+    """Return the id of a verification run (one waiting for a worker is enough to show)."""
+    from compliance.models import VerificationRun
+
+    return VerificationRun.objects.get_or_create(pk=1)[0].pk
+
+
 # Keyed by the route's qualified name; "admin:*" covers every admin page.
 MATRIX: dict[str, Rule] = {
     "site-index": Rule(EVERYONE),
     "home": Rule(SIGNED_IN),
     "sign-up": Rule(EVERYONE),
+    "sign-up-sent": Rule(EVERYONE),
+    # A sign-up link: the page answers anyone (it says whether the link still works); the token decides.
+    "sign-up-confirm": Rule(EVERYONE, kwargs=lambda world: {"uidb64": "MQ", "token": "confirm"}),
     "login": Rule(EVERYONE),
     "logout": Rule(EVERYONE, method="post"),
     "password_change": Rule(SIGNED_IN),
@@ -76,6 +107,7 @@ MATRIX: dict[str, Rule] = {
     "password_reset_complete": Rule(EVERYONE),
     "healthz": Rule(EVERYONE),
     "favicon": Rule(EVERYONE),
+    "support:lookup": Rule(frozenset({STAFF})),
     # The second factor: everyone signed in reaches their own; only end users may turn theirs off.
     "second_factor:verify": Rule(SIGNED_IN),
     "second_factor:set-up": Rule(SIGNED_IN),
@@ -83,6 +115,10 @@ MATRIX: dict[str, Rule] = {
     "second_factor:security": Rule(SIGNED_IN),
     "second_factor:regenerate": Rule(SIGNED_IN, method="post"),
     "second_factor:remove": Rule(frozenset({USER_A, USER_B}), method="post"),
+    # Sessions: everyone signed in lists and ends their own; a session of user A is only user A's to end.
+    "sessions:list": Rule(SIGNED_IN),
+    "sessions:end-others": Rule(SIGNED_IN, method="post"),
+    "sessions:end": Rule(frozenset({USER_A}), method="post", kwargs=lambda world: {"pk": world.fresh_session_a().pk}),
     "consent:dashboard": Rule(SIGNED_IN),
     # --- partners: bank pages -----------------------------------------------------------------
     "partners:members": Rule(BANK_A_READERS, kwargs=lambda world: {"slug": world.bank_a.slug}),
@@ -150,15 +186,14 @@ MATRIX: dict[str, Rule] = {
     # Without a state every signed-in person gets a clear 400 page; nobody else gets anything.
     "consent:link-callback": Rule(SIGNED_IN),
     "consent:consent-screen": Rule(frozenset({USER_A}), kwargs=lambda world: {"link_id": world.link_a.pk}),
-    "consent:link-revoke-all": Rule(
-        frozenset({USER_A}), method="post", kwargs=lambda world: {"link_id": world.link_a.pk}
-    ),
-    "consent:link-unlink": Rule(frozenset({USER_A}), method="post", kwargs=lambda world: {"link_id": world.link_a.pk}),
-    "consent:revoke-everything": Rule(SIGNED_IN, method="post"),
+    # Withdrawals and unlinking answer GET with their confirmation step; the POST that acts confirms.
+    "consent:bank-revoke-all": Rule(frozenset({USER_A}), kwargs=lambda world: {"slug": world.link_a.partner.slug}),
+    "consent:link-unlink": Rule(frozenset({USER_A}), kwargs=lambda world: {"link_id": world.link_a.pk}),
+    "consent:revoke-everything": Rule(SIGNED_IN),
+    # With nothing to undo a person is sent back to their dashboard with a sentence; it acts on their own only.
+    "consent:undo-withdrawal": Rule(SIGNED_IN, method="post"),
     "consent:grant-detail": Rule(frozenset({USER_A}), kwargs=lambda world: {"grant_id": world.grant_a.pk}),
-    "consent:grant-revoke": Rule(
-        frozenset({USER_A}), method="post", kwargs=lambda world: {"grant_id": world.grant_a.pk}
-    ),
+    "consent:grant-revoke": Rule(frozenset({USER_A}), kwargs=lambda world: {"grant_id": world.grant_a.pk}),
     "consent:grant-renew": Rule(frozenset({USER_A}), kwargs=lambda world: {"grant_id": world.grant_a.pk}),
     "consent:grant-narrow": Rule(
         frozenset({USER_A}), method="post", kwargs=lambda world: {"grant_id": world.grant_a.pk}
@@ -182,6 +217,23 @@ MATRIX: dict[str, Rule] = {
     "delivery:inbox": Rule(SIGNED_IN),
     "delivery:inbox-poll": Rule(SIGNED_IN),
     "delivery:inbox-read": Rule(SIGNED_IN, method="post"),
+    # A person's conversation with a bank where they have an account linked: user A at bank A.
+    "delivery:conversation": Rule(frozenset({USER_A}), kwargs=lambda world: {"slug": world.bank_a.slug}),
+    "delivery:conversation-poll": Rule(frozenset({USER_A}), kwargs=lambda world: {"slug": world.bank_a.slug}),
+    # An empty message (400 "write a message") or nothing ticked (400) is an answer, not a refusal.
+    "delivery:conversation-send": Rule(
+        frozenset({USER_A}), method="post", kwargs=lambda world: {"slug": world.bank_a.slug}
+    ),
+    "delivery:conversation-allow": Rule(
+        frozenset({USER_A}), method="post", kwargs=lambda world: {"slug": world.bank_a.slug}
+    ),
+    "delivery:conversation-end": Rule(
+        frozenset({USER_A}), method="post", kwargs=lambda world: {"slug": world.bank_a.slug}
+    ),
+    # User A's fraud alert: only they may answer it (an empty answer sends them back to the inbox).
+    "delivery:fraud-alert-answer": Rule(
+        frozenset({USER_A}), method="post", kwargs=lambda world: {"pk": world.fraud_alert_a().pk}
+    ),
     "delivery:bank-deliveries": Rule(BANK_A_READERS, kwargs=lambda world: {"slug": world.bank_a.slug}),
     "delivery:bank-replay": Rule(BANK_A_WRITERS, method="post", kwargs=lambda world: {"slug": world.bank_a.slug}),
     "delivery:staff-deliveries": Rule(frozenset({STAFF})),
@@ -197,6 +249,47 @@ MATRIX: dict[str, Rule] = {
     "compliance:grant-changes": Rule(frozenset({COMPLIANCE})),
     "compliance:home": Rule(frozenset({COMPLIANCE})),
     "compliance:verify": Rule(frozenset({COMPLIANCE}), method="post"),
+    # Data requests compliance logs: compliance staff only; a person never reaches them, not even their own.
+    "compliance:data-requests": Rule(frozenset({COMPLIANCE})),
+    "compliance:data-request": Rule(frozenset({COMPLIANCE}), kwargs=_data_request_kwargs(by_the_person=False)),
+    "compliance:data-request-status": Rule(frozenset({COMPLIANCE}), kwargs=_data_request_kwargs(by_the_person=False)),
+    # Not built yet: 409 to compliance (it may download once ready), refused to everyone else.
+    "compliance:data-request-download": Rule(frozenset({COMPLIANCE}), kwargs=_data_request_kwargs(by_the_person=False)),
+    # Without the confirmation ticked: 400 to compliance, refused to everyone else.
+    "compliance:data-request-erase": Rule(
+        frozenset({COMPLIANCE}), method="post", kwargs=_data_request_kwargs(by_the_person=False, kind="erasure")
+    ),
+    # A person's own copy of their data: every signed-in person has theirs; user A's copy is user A's alone.
+    "my-data:home": Rule(SIGNED_IN),
+    "my-data:start": Rule(SIGNED_IN, method="post"),
+    "my-data:request": Rule(frozenset({USER_A}), kwargs=_data_request_kwargs(by_the_person=True)),
+    "my-data:status": Rule(frozenset({USER_A}), kwargs=_data_request_kwargs(by_the_person=True)),
+    "my-data:download": Rule(frozenset({USER_A}), kwargs=_data_request_kwargs(by_the_person=True)),
+    "compliance:export": Rule(frozenset({COMPLIANCE})),
+    "compliance:entry": Rule(frozenset({COMPLIANCE}), kwargs=lambda world: {"pk": _entry_about(world.bank_a)}),
+    "compliance:verification": Rule(frozenset({COMPLIANCE}), kwargs=lambda world: {"pk": _verification_run()}),
+    "compliance:verification-status": Rule(frozenset({COMPLIANCE}), kwargs=lambda world: {"pk": _verification_run()}),
+    # A bank's slice of the trail: its compliance contact and managers (a developer gets 403 for their role).
+    "bank_trail:trail": Rule(BANK_A_TRAIL_READERS, kwargs=lambda world: {"slug": world.bank_a.slug}),
+    "bank_trail:export": Rule(BANK_A_TRAIL_READERS, kwargs=lambda world: {"slug": world.bank_a.slug}),
+    "bank_trail:entry": Rule(
+        BANK_A_TRAIL_READERS, kwargs=lambda world: {"slug": world.bank_a.slug, "pk": _entry_about(world.bank_a)}
+    ),
+    # Reports: compliance staff read every bank's; the chase without a bank answers with a message.
+    "compliance:reports": Rule(frozenset({COMPLIANCE})),
+    "compliance:report": Rule(frozenset({COMPLIANCE}), kwargs=lambda world: {"slug": "dead-letters"}),
+    "compliance:report-csv": Rule(frozenset({COMPLIANCE}), kwargs=lambda world: {"slug": "dead-letters"}),
+    "compliance:report-chase": Rule(frozenset({COMPLIANCE}), method="post"),
+    # A bank's own figures and reports: every one of its people (the compliance contact too), read-only.
+    "bank_reports:figures": Rule(BANK_A_READERS, kwargs=lambda world: {"slug": world.bank_a.slug}),
+    "bank_reports:figures-csv": Rule(BANK_A_READERS, kwargs=lambda world: {"slug": world.bank_a.slug}),
+    "bank_reports:index": Rule(BANK_A_READERS, kwargs=lambda world: {"slug": world.bank_a.slug}),
+    "bank_reports:report": Rule(
+        BANK_A_READERS, kwargs=lambda world: {"slug": world.bank_a.slug, "report": "consent-activity"}
+    ),
+    "bank_reports:report-csv": Rule(
+        BANK_A_READERS, kwargs=lambda world: {"slug": world.bank_a.slug, "report": "consent-activity"}
+    ),
     "api-partner": Rule(frozenset({BANK_A, BANK_B}), api=True),
     "api-scopes": Rule(frozenset({BANK_A, BANK_B}), api=True),
     "api-scope": Rule(frozenset({BANK_A}), api=True, kwargs=lambda world: {"code": world.scope_a.code}),
@@ -237,6 +330,9 @@ STAFF_READS_IN_ADMIN = frozenset(
         "partners_termsacceptance",
         "partners_invitation",
         "partners_webhookendpoint",
+        # The lockout's records (django-axes): read, and lifted by an audited action.
+        "axes_accessattempt",
+        "axes_accesslog",
     }
 )
 ADMIN_READ_PAGES = ("changelist", "change", "history")

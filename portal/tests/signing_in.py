@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import time
 from base64 import b32decode
 from typing import Any
 
+from django.core import mail
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
@@ -83,3 +85,20 @@ def sign_in(page: Any, email: str, password: str = PASSWORD) -> None:
         page.get_by_label("Code").fill(totp_code(device))
         with page.expect_navigation():
             page.get_by_role("button", name="Continue").click()
+
+
+def sign_up_link(email: str) -> str:
+    """Return the path of the newest sign-up link emailed to `email` (the locmem outbox)."""
+    for message in reversed(mail.outbox):
+        found = re.search(r"https?://[^/\s]+(/accounts/sign-up/confirm/\S+/)", message.body)
+        if email in message.to and found:
+            return found.group(1)
+    raise AssertionError(f"no sign-up link was emailed to {email}")
+
+
+def confirm_sign_up(page: Any, email: str, password: str = PASSWORD) -> None:
+    """In the browser, open the emailed sign-up link and confirm with the password chosen, as the new person would."""
+    page.goto(sign_up_link(email))
+    page.get_by_label("The password you chose").fill(password)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Confirm and sign in").click()

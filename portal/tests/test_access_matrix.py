@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from axes.models import AccessAttempt, AccessLog
 from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 from django.urls import NoReverseMatch, path, reverse
@@ -13,7 +14,7 @@ from django.utils import timezone
 
 from consent.models import AccountLink, ConsentEvent, ConsentGrant
 from consent.tests.factories import AccountLinkFactory, ConsentGrantFactory, event_for
-from delivery.models import PartnerEvent
+from delivery.models import Delivery, InboxMessage, PartnerEvent
 from partners.models import (
     ChatbotCapability,
     DataScope,
@@ -32,7 +33,7 @@ from partners.tests.factories import (
     published_scope,
     webhook_endpoint_for,
 )
-from portal.models import User, WorkerHeartbeat
+from portal.models import User, UserSession, WorkerHeartbeat
 from portal.tests.access_matrix import (
     ANONYMOUS,
     BANK_A,
@@ -85,9 +86,29 @@ class World:
         email = f"invited.{Invitation.objects.count()}@example.test"
         return invitation_create(partner=self.bank_a, email=email, role="developer", actor=None)[0]
 
+    def fraud_alert_a(self) -> InboxMessage:
+        """Return a fraud alert in user A's inbox from bank A (delivered for bank A's event)."""
+        delivery = Delivery.objects.get_or_create(event=self.event_a, channel="inbox", partner=self.bank_a)[0]
+        return InboxMessage.objects.get_or_create(
+            delivery=delivery,
+            defaults={
+                "user": self.link_a.user,
+                "partner": self.bank_a,
+                "type": "fraud_alert",
+                "title": "?",
+                "body": "?",
+            },
+        )[0]
+
     def fresh_endpoint_a(self) -> WebhookEndpoint:
         """Return a new webhook endpoint of bank A, for a writer to delete."""
         return webhook_endpoint_for(self.bank_a)
+
+    def fresh_session_a(self) -> UserSession:
+        """Return a new session of user A on another device, for user A to sign out."""
+        user = self.users[USER_A]
+        sign_in_verified(Client(), user)
+        return UserSession.objects.filter(user=user).latest("pk")
 
 
 @pytest.fixture
@@ -107,6 +128,12 @@ def world(db: None) -> World:
     keys = {BANK_A: api_key_for(bank_a), BANK_B: api_key_for(bank_b)}
     published_scope(bank_b, "savings.read")  # something to link bank B for
     WorkerHeartbeat.objects.create(hostname="matrix", last_seen=timezone.now())  # /healthz answers 200
+    # One counted failure and one sign-in, so the lockout's admin pages have a row to open.
+    AccessAttempt.objects.create(username="someone@example.test", ip_address="192.0.2.1", user_agent="matrix",
+                                 get_data="", post_data="", http_accept="*/*", path_info="/accounts/login/",
+                                 failures_since_start=1, attempt_time=timezone.now())  # fmt: skip
+    AccessLog.objects.create(username="someone@example.test", ip_address="192.0.2.1", user_agent="matrix",
+                             http_accept="*/*", path_info="/accounts/login/", attempt_time=timezone.now())  # fmt: skip
     capability_a = capability_for(bank_a)
     # Current terms that bank A accepted, so that the admin's terms pages have a row to show.
     terms = terms_publish(title="Usage terms", body="Be good.", actor=None)
@@ -185,7 +212,9 @@ def test_route_access_matches_the_matrix(route: Route, world: World) -> None:
     rule = rule_for(route)
     assert rule is not None, f"{route.name} is not classified"
     # A bank A page that some of its roles may use: the others are refused for their role (403), not hidden.
-    role_ruled = route.name.startswith(("partners:", "delivery:bank-")) and bool(rule.allowed & BANK_A_ROLES)
+    role_ruled = route.name.startswith(("partners:", "delivery:bank-", "bank_trail:")) and bool(
+        rule.allowed & BANK_A_ROLES
+    )
     wrong: list[str] = []
     for persona in PERSONAS:
         url = _url(route, world)

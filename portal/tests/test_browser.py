@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from conftest import screenshot, serious_accessibility_violations
 from partners.tests.factories import PartnerFactory, member_of
 from portal.tests.factories import PASSWORD, ComplianceStaffFactory, PlatformStaffFactory, UserFactory
-from portal.tests.signing_in import sign_in
+from portal.tests.signing_in import sign_in, sign_up_link
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -32,7 +32,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
             ComplianceStaffFactory,
             "/compliance/",
             "Audit trail",
-            ["Audit trail", "Scope reviews"],
+            ["Audit trail", "Scope reviews", "Data requests"],
         ),
     ],
 )
@@ -79,6 +79,15 @@ def test_sign_up_then_sign_out_by_keyboard(page: Any) -> None:
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Password again").fill(PASSWORD)
     page.get_by_label("Password again").press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your email")
+    screenshot(page, "sign-up-sent")
+    assert serious_accessibility_violations(page) == []
+    page.goto(sign_up_link("keyboard.person@example.test"))
+    screenshot(page, "sign-up-confirm")
+    assert serious_accessibility_violations(page) == []
+    page.get_by_label("The password you chose").fill(PASSWORD)
+    page.get_by_role("button", name="Confirm and sign in").focus()
+    page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text("My banks")
     expect(page.get_by_role("status")).to_contain_text("Your account is ready")
     page.get_by_role("button", name="Sign out").focus()
@@ -94,3 +103,17 @@ def test_sign_up_errors_show_in_summary_and_beside_fields(page: Any) -> None:
     expect(page.locator(".field-error")).to_have_count(3)
     screenshot(page, "sign-up-errors")
     assert serious_accessibility_violations(page) == []
+
+
+def test_ten_wrong_passwords_show_the_lockout_page(page: Any) -> None:
+    user = UserFactory()
+    for _ in range(10):
+        sign_in(page, user.email, "not-the-password")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Too many tries: wait a little")
+    expect(page.get_by_text("Try again after that")).to_be_visible()
+    screenshot(page, "locked-out")
+    assert serious_accessibility_violations(page) == []
+    page.set_viewport_size({"width": 390, "height": 844})
+    screenshot(page, "locked-out-390")
+    sign_in(page, user.email)  # the right password, too late
+    expect(page.get_by_role("heading", level=1)).to_have_text("Too many tries: wait a little")

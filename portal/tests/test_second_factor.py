@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 import pytest
+from axes.models import AccessAttempt
 from django.contrib.auth.signals import user_login_failed
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -121,9 +122,8 @@ def test_a_wrong_code_is_a_form_error_and_counts_like_a_wrong_password(client: C
         user_login_failed.disconnect(receiver)
     assert response.status_code == 200
     assert "The code is not right" in response.content.decode()
-    assert sent == [
-        {"sender": "portal.second_factor.views", "credentials": {"username": staff.email}, "has_request": True}
-    ]
+    assert sent == [{"sender": "portal.lockout", "credentials": {"username": staff.email}, "has_request": True}]
+    assert AccessAttempt.objects.get(username=staff.email).failures_since_start == 1  # the lockout counted it
     assert AuditEntry.objects.filter(action="auth.login_failed", data_json__contains=staff.email).exists()
     assert _actions(staff)[-1] == "otp.verify_failed"
     assert client.get("/compliance/").url.startswith(VERIFY)

@@ -295,7 +295,7 @@ def test_a_bank_manager_cannot_replay_another_banks_letters_among_their_own(bank
                 BankAction.REPLAY,
             },
         ),
-        (PartnerMembership.Role.COMPLIANCE, {BankAction.VIEW}),
+        (PartnerMembership.Role.COMPLIANCE, {BankAction.VIEW, BankAction.READ_TRAIL}),
     ],
 )
 def test_the_role_table(role: str, actions: set[BankAction]) -> None:

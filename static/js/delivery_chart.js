@@ -14,6 +14,6 @@
         { label: "Not delivered (yet)", data: data.other, backgroundColor: "#d4351c", stack: "s" }
       ]
     },
-    options: { animation: false, responsive: true, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } }
+    options: { animation: false, responsive: true, maintainAspectRatio: false, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } }
   });
 })();

@@ -28,7 +28,10 @@
   function poll() {
     var sep = url.indexOf("?") === -1 ? "?" : "&";
     fetch(url + sep + "after=" + after, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (response) { return response.ok ? response.json() : { messages: [] }; })
+      .then(function (response) {
+        if (response.status === 401) { window.location.reload(); } // the session ended: the page says why
+        return response.ok ? response.json() : { messages: [] };
+      })
       .then(function (data) {
         data.messages.forEach(function (message) { add(message); after = Math.max(after, message.id); });
         if (data.messages.length) {

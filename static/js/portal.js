@@ -10,5 +10,24 @@
   document.addEventListener("DOMContentLoaded", function () {
     var summary = document.querySelector(".error-summary");
     if (summary) { summary.focus(); }
+    // Copy buttons beside secrets shown once: the text of an input, a code, or each item of a list.
+    if (!navigator.clipboard) { return; }
+    document.querySelectorAll(".copy-button").forEach(function (button) {
+      var target = document.getElementById(button.getAttribute("data-copy-target"));
+      var status = button.parentNode.querySelector(".copy-status");
+      if (!target) { return; }
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        var items = target.querySelectorAll("li");
+        var text = target.value !== undefined ? target.value
+          : items.length ? Array.prototype.map.call(items, function (li) { return li.textContent.trim(); }).join("\n")
+          : target.textContent.trim();
+        navigator.clipboard.writeText(text).then(function () {
+          status.textContent = "Copied.";
+        }, function () {
+          status.textContent = "Your browser did not let us copy: select the text and copy it yourself.";
+        });
+      });
+    });
   });
 })();

@@ -43,6 +43,11 @@ class BankAccess:
         """Return True when the member may manage people and accept terms: managers only."""
         return BankAction.MANAGE_MEMBERS in self.actions
 
+    @property
+    def can_read_trail(self) -> bool:
+        """Return True when the member may read the bank's slice of the audit trail (contact and managers)."""
+        return BankAction.READ_TRAIL in self.actions
+
     def require(self, action: BankAction) -> None:
         """Refuse (403, audited once by the policy) a member who may not take `action` here."""
         if action not in self.actions:
@@ -56,6 +61,7 @@ class BankAccess:
             "section": section,
             "can_manage": self.can_manage,
             "can_manage_members": self.can_manage_members,
+            "can_read_trail": self.can_read_trail,
             **extra,
         }
 

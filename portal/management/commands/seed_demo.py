@@ -201,7 +201,11 @@ class Command(BaseCommand):
             terms_accept(partner=bank, terms=terms, user=users["manager"], user_agent="seed_demo")
         if bank.status == Partner.Status.SANDBOX:
             partner_transition(
-                partner=bank, to_status=Partner.Status.LIVE, note="Demo bank goes live.", actor=users["staff"]
+                partner=bank,
+                to_status=Partner.Status.LIVE,
+                note="Demo bank goes live; its key and webhook endpoint are set up next.",
+                actor=users["staff"],
+                missing_confirmed=True,
             )
         # A bank waiting in the review queue, so staff have something to review.
         if not Partner.objects.filter(slug=WAITING_BANK_SLUG).exists():
@@ -236,6 +240,8 @@ class Command(BaseCommand):
             )
         wanted = [
             ("balances.read", "account_updates", ("balance_update",)),
+            # So that a newcomer can chat with the demo bank's bot (`manage.py demo_bot`) at once.
+            ("balances.read", "customer_service", ("chat_reply",)),
             ("fraud_alerts.push", "fraud_alerts", ("fraud_alert",)),
             ("card_transactions.read", "receipts_shipping", ("receipt", "shipping_update")),
         ]

@@ -1,0 +1,1 @@
+"""Data-subject requests: a person's archive of everything held about them, and their erasure."""
