@@ -39,6 +39,7 @@ USER_COLUMNS = [
     "is_staff",
     "is_active",
     "date_joined",
+    "awaiting_confirmation",
 ]
 STAFF = (("platform", "Platform staff"), ("platform", "Platform staff"), ("compliance", "Compliance staff"))
 MEMBER_ROLES = ("manager", "developer", "compliance")
@@ -100,7 +101,7 @@ def seed_banks(
         nonlocal next_user
         uid, next_user = next_user, next_user + 1
         flag = "t" if staff else "f"
-        users.append(f"{uid}\t{password}\t{NULL}\tf\t{email}\t{name}\tUTC\t{flag}\tt\t{clock.text(joined)}\n")
+        users.append(f"{uid}\t{password}\t{NULL}\tf\t{email}\t{name}\tUTC\t{flag}\tt\t{clock.text(joined)}\tf\n")
         return uid
 
     for number, (kind, group) in enumerate(STAFF):

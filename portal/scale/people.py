@@ -156,7 +156,7 @@ def _people(world: World, low: int, high: int) -> Iterator[str]:
         name = f"{FIRST_NAMES[dice_ % 12]} {LAST_NAMES[(dice_ >> 4) % 10]}"
         yield (
             f"{pid}\t{password}\t{NULL}\tf\tperson{pid}@people.scale.example\t{name}\t{ZONES[(dice_ >> 8) % 5]}\t"
-            f"f\tt\t{text(joined)}\n"
+            f"f\tt\t{text(joined)}\tf\n"
         )
 
 
