@@ -8,6 +8,8 @@ import json
 from django.contrib.auth.hashers import make_password
 
 from partners.models import PartnerApiKey
+from partners.permissions import ROLE_PERMISSIONS
+from portal.second_factor import totp
 
 from .copying import NULL, Writer
 from .plan import DAY, Bank, World, dice
@@ -37,6 +39,7 @@ USER_COLUMNS = [
     "is_staff",
     "is_active",
     "date_joined",
+    "awaiting_confirmation",
 ]
 STAFF = (("platform", "Platform staff"), ("platform", "Platform staff"), ("compliance", "Compliance staff"))
 MEMBER_ROLES = ("manager", "developer", "compliance")
@@ -58,13 +61,35 @@ def member_email(world: World, bank: Bank, user_id: int) -> str:
     return f"u{user_id}@{'staff' if user_id in world.staff_ids else bank.slug}.scale.example"
 
 
+def totp_key_of(seed: int, user_id: int) -> str:
+    """Return the TOTP key (hex) of a seeded staff member or bank member, for benchmarks that sign in as them."""
+    return hashlib.sha256(f"scale-world-totp:{seed}:{user_id}".encode()).hexdigest()[: totp.KEY_BYTES * 2]
+
+
+def _second_factors(world: World, writer: Writer, user_ids: list[int]) -> None:
+    """Give staff and bank members a confirmed authenticator app, as the second-factor gate requires of them."""
+    first, created = world.first["otp_totp_totpdevice"], world.clock.text(world.clock.start)
+    lines = [
+        f"{first + number}\tAuthenticator app\tt\t{totp_key_of(world.seed, uid)}\t30\t0\t6\t1\t0\t-1\t{uid}\t0\t"
+        f"{NULL}\t{created}\t{NULL}\n"
+        for number, uid in enumerate(user_ids)
+    ]
+    columns = (
+        "id name confirmed key step t0 digits tolerance drift last_t user_id throttling_failure_count "
+        "throttling_failure_timestamp created_at last_used_at"
+    )
+    writer.copy("otp_totp_totpdevice", columns.split(" "), lines, part="second factors")
+
+
 def api_key_of(world: World, bank: Bank) -> str:
     """Return the raw API key of a seeded bank, so benchmarks can call the API as that bank."""
     environment = "live" if bank.status in PEOPLE_STATES else "sandbox"
     return f"{PartnerApiKey.PREFIX}_{environment}_sc{bank.key_id:010x}_scale-world-{world.seed}-{bank.id}"
 
 
-def seed_banks(world: World, writer: Writer, *, next_user: int, staff_groups: dict[str, int]) -> int:
+def seed_banks(
+    world: World, writer: Writer, *, next_user: int, staff_groups: dict[str, int], permissions: dict[str, int]
+) -> int:
     """Write staff, banks and everything a bank owns; return the first user id left for people."""
     rng = dice(world.seed, "banks")
     clock, first = world.clock, world.first
@@ -76,7 +101,7 @@ def seed_banks(world: World, writer: Writer, *, next_user: int, staff_groups: di
         nonlocal next_user
         uid, next_user = next_user, next_user + 1
         flag = "t" if staff else "f"
-        users.append(f"{uid}\t{password}\t{NULL}\tf\t{email}\t{name}\tUTC\t{flag}\tt\t{clock.text(joined)}\n")
+        users.append(f"{uid}\t{password}\t{NULL}\tf\t{email}\t{name}\tUTC\t{flag}\tt\t{clock.text(joined)}\tf\n")
         return uid
 
     for number, (kind, group) in enumerate(STAFF):
@@ -109,8 +134,9 @@ def seed_banks(world: World, writer: Writer, *, next_user: int, staff_groups: di
 
     writer.copy("portal_user", USER_COLUMNS, users, part="staff and bank members")
     writer.copy("portal_user_groups", ("id", "user_id", "group_id"), groups)
+    _second_factors(world, writer, [uid for bank in world.banks for uid in bank.member_ids] + world.staff_ids)
     _partners(world, writer)
-    _memberships(world, writer)
+    _memberships(world, writer, permissions)
     _terms(world, writer)
     _catalog(world, writer, rng)
     _keys_and_endpoints(world, writer, rng)
@@ -143,13 +169,19 @@ def _partners(world: World, writer: Writer) -> None:
     writer.copy("partners_partner", columns, lines, part="banks")
 
 
-def _memberships(world: World, writer: Writer) -> None:
-    first = world.first["partners_partnermembership"]
+def _memberships(world: World, writer: Writer, permissions: dict[str, int]) -> None:
+    """Write each bank's three members and the object permissions their roles carry (as `partner_member_add`)."""
+    first, allowed = world.first["partners_partnermembership"], world.first["partners_partneruserobjectpermission"]
     lines: list[str] = []
+    grants: list[str] = []
     for bank in world.banks:
         for role, uid in zip(MEMBER_ROLES, bank.member_ids, strict=True):
             lines.append(f"{first + len(lines)}\t{role}\t{world.clock.text(bank.created)}\t{bank.id}\t{uid}\n")
+            for codename in ROLE_PERMISSIONS[role]:
+                grants.append(f"{allowed + len(grants)}\t{bank.id}\t{permissions[codename]}\t{uid}\n")
     writer.copy("partners_partnermembership", ("id", "role", "created_at", "partner_id", "user_id"), lines)
+    columns = ("id", "content_object_id", "permission_id", "user_id")
+    writer.copy("partners_partneruserobjectpermission", columns, grants, part="bank members' permissions")
 
 
 def _terms(world: World, writer: Writer) -> None:

@@ -8,6 +8,7 @@ newline), built by the part modules; only values that may hold a tab, newline or
 from __future__ import annotations
 
 import multiprocessing
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -17,6 +18,8 @@ from .progress import Progress
 NULL = "\\N"
 # Lines per write: large enough that the driver's overhead vanishes, small enough for a smooth bar.
 CHUNK = 20_000
+# Chunks a worker pool may have made or be making ahead of the one being written.
+IN_FLIGHT = 6
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
@@ -77,8 +80,15 @@ class Writer:
         jobs = [(maker, low, min(low + size, total)) for low in range(0, total, size)]
         if self.pool is None:
             yield from (maker(world, low, high) for _, low, high in jobs)
-        else:
-            yield from self.pool.imap(_make, jobs)
+            return
+        # A few chunks in flight, no more: workers faster than the database must not pile text up in memory.
+        waiting: deque[Any] = deque()
+        for job in jobs:
+            waiting.append(self.pool.apply_async(_make, (job,)))
+            if len(waiting) > IN_FLIGHT:
+                yield waiting.popleft().get()
+        while waiting:
+            yield waiting.popleft().get()
 
     def copy_chunks(
         self,

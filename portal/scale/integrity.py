@@ -8,8 +8,10 @@ from typing import Any
 TABLES = (
     "portal_user",
     "portal_user_groups",
+    "otp_totp_totpdevice",
     "partners_partner",
     "partners_partnermembership",
+    "partners_partneruserobjectpermission",
     "partners_usageterms",
     "partners_termsacceptance",
     "partners_datascope",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 from collections.abc import Iterator
 from functools import partial
 
@@ -11,7 +12,7 @@ from consent.receipts import RECEIPT_VERSION
 
 from .banks import PURPOSES, USER_COLUMNS
 from .copying import NULL, Writer, lines
-from .plan import DAY, World, dice, iso, mix
+from .plan import DAY, Bank, Clock, World, dice, iso, mix
 
 ACTIVE, REVOKED, EXPIRED = 0, 1, 2
 GRANT_STATUS = ("active", "revoked", "expired")
@@ -66,8 +67,8 @@ def draw_people(world: World) -> None:
     world.link_first_grant.append(len(world.grant_link))
 
 
-def _draw_grant(world: World, rng: object, *, link: int, slot: int, linked: int, unlinked: int) -> None:
-    random = rng.random  # type: ignore[attr-defined]
+def _draw_grant(world: World, rng: random.Random, *, link: int, slot: int, linked: int, unlinked: int) -> None:
+    random = rng.random
     end = world.clock.end
     granted = linked + 60 + int(random() * min(3 * DAY, ((unlinked or end) - linked) // 2))
     expires = granted + GRANT_DAYS * DAY
@@ -146,11 +147,6 @@ def write_people(world: World, writer: Writer) -> None:
     )
 
 
-def email_of(world: World, person: int) -> str:
-    """Return the email address of the world's person number `person`."""
-    return f"person{world.person_id(person)}@people.scale.example"
-
-
 def _people(world: World, low: int, high: int) -> Iterator[str]:
     text, seed, password = world.clock.text, world.seed, world.password
     for person in range(low, high):
@@ -160,7 +156,7 @@ def _people(world: World, low: int, high: int) -> Iterator[str]:
         name = f"{FIRST_NAMES[dice_ % 12]} {LAST_NAMES[(dice_ >> 4) % 10]}"
         yield (
             f"{pid}\t{password}\t{NULL}\tf\tperson{pid}@people.scale.example\t{name}\t{ZONES[(dice_ >> 8) % 5]}\t"
-            f"f\tt\t{text(joined)}\n"
+            f"f\tt\t{text(joined)}\tf\n"
         )
 
 
@@ -194,7 +190,7 @@ def _grants(world: World, low: int, high: int) -> Iterator[str]:
         if status == REVOKED:
             unlinked = world.link_unlinked_at[link]
             revoked_at = text(finished)
-            revoked_by = "user" if unlinked else REVOKERS[mix(seed, gid) % len(REVOKERS)]
+            revoked_by = revoker(world, grant)
             reason = "The account was unlinked." if unlinked else "No longer needed."
         if status != ACTIVE:
             due = text(finished + DELETION_DAYS * DAY)
@@ -204,6 +200,13 @@ def _grants(world: World, low: int, high: int) -> Iterator[str]:
             f"{revoked_at}\t{revoked_by}\t{reason}\t{due}\t{attested}\t{NULL}\t{NULL}\t{world.link_id(link)}\t"
             f"{bank.id}\t{scope_id}\t{version_id}\t{bank.terms_id or NULL}\t{world.person_id(link_person[link])}\n"
         )
+
+
+def revoker(world: World, grant: int) -> str:
+    """Return who revoked grant number `grant`: mostly the person, sometimes the bank, platform or compliance."""
+    if world.link_unlinked_at[world.grant_link[grant]]:
+        return "user"  # unlinking revokes every grant on the link
+    return REVOKERS[mix(world.seed, world.grant_id(grant)) % len(REVOKERS)]
 
 
 def public_id(world: World, event_id: int) -> str:
@@ -230,7 +233,8 @@ def _consent_events(world: World, low: int, high: int) -> Iterator[str]:
             status = world.grant_status[grant]
             history.append((world.grant_at[grant], "granted", "user", "", grant))
             if status == REVOKED:
-                history.append((world.grant_end[grant], "revoked", "user", "No longer needed.", grant))
+                reason = "The account was unlinked." if world.link_unlinked_at[link] else "No longer needed."
+                history.append((world.grant_end[grant], "revoked", revoker(world, grant), reason, grant))
             elif status == EXPIRED:
                 history.append((world.grant_end[grant], "expired", "system", "", grant))
             if world.grant_attested[grant]:
@@ -243,18 +247,19 @@ def _consent_events(world: World, low: int, high: int) -> Iterator[str]:
 
 
 def _consent_event(
-    world: World, clock: object, eid: int, head: tuple, at: int, kind: str, actor: str, reason: str, grant: int
-) -> str:
+    world: World, clock: Clock, eid: int, head: tuple[int, int, Bank, str], at: int, kind: str, actor: str,
+    reason: str, grant: int,
+) -> str:  # fmt: skip
     lid, pid, bank, mask = head
     uuid = public_id(world, eid)
-    when = iso(clock, at)  # type: ignore[arg-type]
+    when = iso(clock, at)
     snapshot = "null"
     if grant >= 0:
         slot = world.grant_slot[grant]
         _scope_id, _version_id, code, number = bank.scopes[slot]
-        expires = iso(clock, world.grant_at[grant] + GRANT_DAYS * DAY)  # type: ignore[arg-type]
+        expires = iso(clock, world.grant_at[grant] + GRANT_DAYS * DAY)
         snapshot = (
-            f'{{"expires_at":"{expires}","granted_at":"{iso(clock, world.grant_at[grant])}",'  # type: ignore[arg-type]
+            f'{{"expires_at":"{expires}","granted_at":"{iso(clock, world.grant_at[grant])}",'
             f'"id":{world.grant_id(grant)},"purpose":"{PURPOSES[slot]}","scope":"{code}","scope_version":{number}}}'
         )
     receipt = (
@@ -267,6 +272,6 @@ def _consent_event(
     digest = hashlib.sha256(receipt.encode()).hexdigest()
     grant_id = world.grant_id(grant) if grant >= 0 else NULL
     return (
-        f"{eid}\t{uuid}\t{kind}\t{actor}\t{reason}\t{clock.text(at)}\t{receipt}\t{digest}\t"  # type: ignore[attr-defined]
+        f"{eid}\t{uuid}\t{kind}\t{actor}\t{reason}\t{clock.text(at)}\t{receipt}\t{digest}\t"
         f"{lid}\t{bank.id}\t{pid}\t{grant_id}\n"
     )

@@ -49,7 +49,10 @@ class Progress:
         if self.live:
             self.stream.write("\r\x1b[2K")
         rate = self.part_done / seconds if seconds else 0.0
-        self.stream.write(f"{self.part:<34} {self.part_done:>12,} rows {seconds:8.1f} s {rate:>11,.0f} rows/s\n")
+        name = self.part if len(self.part) <= 44 else self.part[:43] + "…"
+        counted = f"{self.part_done:>12,} rows" if self.part_done else " " * 17
+        rated = f"{rate:>11,.0f} rows/s" if self.part_done else ""
+        self.stream.write(f"{name:<44} {counted} {seconds:8.1f} s {rated}\n")
         self.stream.flush()
 
     @property

@@ -12,6 +12,7 @@ import tempfile
 from typing import Any
 
 from compliance.audit import content_hash
+from compliance.audit.entries import HASHED_FIELDS
 from compliance.audit.sequencer import chain_hash
 
 from .banks import member_email
@@ -24,22 +25,14 @@ from .traffic import GATEWAY, outcome
 SIGN_UP, LOGIN, LINK, GRANT, REVOKE, EXPIRE, ATTEST, INTAKE, DEAD, BANK = range(10)
 BANK_ACTIONS = ("partner.apply", "partner.status_change", "terms.accept", "partner.api_key_create")
 REF_BITS, KIND_BITS = 33, 4
-COLUMNS = [
-    "id",
-    "created_at",
-    "actor_type",
-    "actor_id",
-    "actor_label",
-    "action",
-    "target_type",
-    "target_id",
-    "target_label",
-    "data_json",
-    "ip",
-    "content_hash",
-    "partner_id",
-    "person_id",
-]
+# The fields an entry is written with, in the order the trail hashes them (`HASHED_FIELDS`).
+WRITTEN = (
+    "created_at", "actor_type", "actor_id", "actor_label", "action", "target_type", "target_id", "target_label",
+    "data_json", "ip", "partner_id", "person_id", "personal_salt", "personal_commitment",
+)  # fmt: skip
+if tuple(HASHED_FIELDS) != WRITTEN:  # pragma: no cover (fails loudly the day the trail hashes other fields)
+    raise RuntimeError(f"The trail now hashes {HASHED_FIELDS}: update portal/scale/trail.py to write exactly those.")
+COLUMNS = ("id", *WRITTEN, "content_hash")
 
 
 def _key(world: World, at: int, kind: int, ref: int) -> int:
@@ -218,16 +211,19 @@ def _entry_chunk(world: World, low: int, high: int) -> tuple[str, int, tuple[int
     entry, first = _Entry(world), world.first["compliance_auditentry"] + low
     shift, start, text = REF_BITS + KIND_BITS, world.clock.start - 10**8, world.clock.text
     made, contents = [], []
+    seed = world.seed
     for eid, key in enumerate(world.audit_keys[low:high], start=first):
-        values = entry.fields(key)
-        content = content_hash(values)
+        # Like audit_append: every entry carries a salt for its personal fields (here drawn from the seed).
+        salt = f"{mix(seed, key):08x}{mix(seed + 1, key):08x}{mix(seed + 2, key):08x}{mix(seed + 3, key):08x}"
+        fields = entry.fields(key)
+        content = content_hash((*fields, salt, ""))
         contents.append(content)
-        moment, actor_type, actor_id, actor_label, action, target_type, target_id, label, data, ip, bank, pid = values
+        moment, actor_type, actor_id, actor_label, action, target_type, target_id, label, data, ip, bank, pid = fields
         # The stored time, written from the clock: the same instant `content_hash` read off `moment`.
         stamp = f"{text((key >> shift) + start)[:-3]}.{moment.microsecond:06d}+00"
         made.append(
-            f"{eid}\t{stamp}\t{actor_type}\t{actor_id}\t{actor_label}\t{action}\t{target_type}\t"
-            f"{target_id}\t{label}\t{data}\t{ip or NULL}\t{content}\t{NULL if bank is None else bank}\t"
-            f"{NULL if pid is None else pid}\n"
+            f"{eid}\t{stamp}\t{actor_type}\t{actor_id}\t{actor_label}\t{action}\t{target_type}\t{target_id}\t"
+            f"{label}\t{data}\t{ip or NULL}\t{NULL if bank is None else bank}\t{NULL if pid is None else pid}\t"
+            f"{salt}\t\t{content}\n"
         )
     return "".join(made), len(made), (first, contents)

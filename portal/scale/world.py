@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.db import DatabaseError, connection, transaction
 
 from compliance.audit import audit_checkpoint, audit_seal
@@ -120,8 +120,6 @@ def seed_world(
         head, _ = AuditChainHead.objects.select_for_update().get_or_create(
             id=1, defaults={"size": 0, "chain_hash": GENESIS_HASH}
         )
-        ensure_staff_groups()
-        groups = dict(Group.objects.values_list("name", "id"))
         world = World(
             seed=seed,
             sizes=sizes,
@@ -130,19 +128,7 @@ def seed_world(
         )
         writer = Writer(cursor, progress)
         rebuild = [] if holding else set_aside_indexes(cursor, BIG)
-        people_from = seed_banks(world, writer, next_user=world.first["portal_user"], staff_groups=groups)
-        world.first["portal_user"] = people_from
-        progress.begin("drawing the world")
-        draw_people(world)
-        draw_events(world)
-        draw_trail(world)
-        progress.end()
-        with workers(world, processes) as writer.pool:
-            write_people(world, writer)
-            write_traffic(world, writer)
-            size, chain = write_trail(world, writer, position=head.size, previous=head.chain_hash)
-        head.size, head.chain_hash, head.watermark = size, chain, _watermark(cursor, head.watermark)
-        head.save(update_fields=["size", "chain_hash", "watermark"])
+        _write(world, writer, head, processes=processes, keys_checked=not fast_keys)
         rebuild_indexes(cursor, rebuild, progress)
         reset_sequences(cursor, WITH_IDS)
         progress.begin("analyze")
@@ -155,7 +141,37 @@ def seed_world(
         usage.ru_utime + usage.ru_stime
         for usage in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     )
-    return Report(dict(writer.counts), progress.seconds, progress.parts, size, fast_keys, python_cpu, database_cpu)
+    return Report(dict(writer.counts), progress.seconds, progress.parts, head.size, fast_keys, python_cpu, database_cpu)
+
+
+def _write(world: World, writer: Writer, head: AuditChainHead, *, processes: int, keys_checked: bool) -> None:
+    """Write the banks, draw the people, their traffic and the trail, then write those; move the chain head.
+
+    With `keys_checked` (foreign-key triggers on), keys are checked row by row once the banks are in
+    (a bank's scopes and their versions point at each other, so those wait for the end of that part):
+    deferred to commit, the checks of tens of millions of rows would queue up in memory.
+    """
+    ensure_staff_groups()
+    groups = dict(Group.objects.values_list("name", "id"))
+    partner_permissions = Permission.objects.filter(content_type__app_label="partners", content_type__model="partner")
+    permissions = dict(partner_permissions.values_list("codename", "id"))
+    first_user = world.first["portal_user"]
+    world.first["portal_user"] = seed_banks(
+        world, writer, next_user=first_user, staff_groups=groups, permissions=permissions
+    )  # people come after the staff and the banks' members
+    if keys_checked:
+        writer.cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    writer.progress.begin("drawing the world")
+    draw_people(world)
+    draw_events(world)
+    draw_trail(world)
+    writer.progress.end()
+    with workers(world, processes) as writer.pool:
+        write_people(world, writer)
+        write_traffic(world, writer)
+        size, chain = write_trail(world, writer, position=head.size, previous=head.chain_hash)
+    head.size, head.chain_hash, head.watermark = size, chain, _watermark(writer.cursor, head.watermark)
+    head.save(update_fields=["size", "chain_hash", "watermark"])
 
 
 def _backend_cpu(pid: int) -> float | None:
