@@ -110,6 +110,8 @@ def test_terms_and_scope_review_pages_read_well(page: Any) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text("Usage terms")
     check(page, "staff-terms")
     page.get_by_role("link", name="Publish a new version").click()
+    expect(page.get_by_label("Title")).to_have_value("Usage terms")  # a new version starts from the current one
+    page.get_by_label("Title").fill("")
     page.get_by_role("button", name="Preview").click()
     expect(page.get_by_role("alert")).to_contain_text("Give the terms a title.")
     check(page, "staff-terms-new-errors")

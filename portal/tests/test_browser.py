@@ -25,14 +25,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
             PlatformStaffFactory,
             "/staff/banks/",
             "Bank reviews",
-            ["Bank reviews", "Usage terms", "Deliveries", "Admin"],
+            ["Bank reviews", "Usage terms", "Deliveries", "Support", "Admin"],
         ),
         (
             "compliance-staff",
             ComplianceStaffFactory,
             "/compliance/",
             "Audit trail",
-            ["Audit trail", "Scope reviews", "Data requests"],
+            ["Audit trail", "Scope reviews", "Reports", "Data requests"],
         ),
     ],
 )
