@@ -6,7 +6,7 @@
 Signs in as the demo person, then for each message: POST it the way the page's form does, and ask
 the conversation's JSON poll (what `static/js/conversation.js` reads) every 20 ms until the bot's
 reply is there. Prints p50 and p95 of send-to-reply, and the ratio to a baseline: the same poll's
-bare round trip. The page itself asks every 400 ms while an answer is due, so on screen add up to
+bare round trip. The page itself asks every 250 ms while an answer is due, so on screen add up to
 that. Bounded by --messages and --timeout (per message); it writes only the demo person's messages.
 """
 
@@ -93,7 +93,7 @@ def main() -> None:
     print(f"  p50 {p50 * 1000:.0f} ms   p95 {p95 * 1000:.0f} ms   max {max(took) * 1000:.0f} ms")
     print(f"  baseline (one poll round trip, median of 20): {base * 1000:.1f} ms; p50 is {p50 / base:.0f}x, "
           f"p95 {p95 / base:.0f}x")  # fmt: skip
-    print("  on screen: add up to 400 ms, the page's poll interval while an answer is due")
+    print("  on screen: add up to 250 ms, the page's poll interval while an answer is due")
 
 
 if __name__ == "__main__":

@@ -40,10 +40,10 @@
           var empty = document.getElementById("chat-empty");
           if (empty) { empty.remove(); }
         }
-        delay = waiting() ? 400 : 1500;
+        delay = waiting() ? 250 : 1500;
       })
       .catch(function () { delay = Math.min(delay * 2, 60000); }) // the server is away: ask less often
       .then(function () { window.setTimeout(poll, delay); });
   }
-  window.setTimeout(poll, waiting() ? 400 : delay);
+  window.setTimeout(poll, waiting() ? 250 : delay);
 })();
