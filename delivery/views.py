@@ -18,6 +18,8 @@ from portal.requests import client_ip
 from portal.roles import role_required
 
 from . import selectors, services
+from .chat.selectors import bot_dead_letters_for_partner
+from .chat.sending import bot_message_replay
 
 PAGE_SIZE = 25
 
@@ -110,7 +112,14 @@ def bank_deliveries(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "delivery/bank_deliveries.html",
-        {"partner": partner, "figures": figures, "page": page, "chart": chart, "can_replay": can_replay},
+        {
+            "partner": partner,
+            "figures": figures,
+            "page": page,
+            "chart": chart,
+            "can_replay": can_replay,
+            "bot_dead": bot_dead_letters_for_partner(partner=partner),
+        },
     )
 
 
@@ -128,6 +137,7 @@ def bank_replay(request: HttpRequest, slug: str) -> HttpResponse:
     count = services.delivery_replay(
         deliveries=selectors.dead_letters_for_partner(partner=partner)[:1000], actor=request.user, ip=client_ip(request)
     )
+    count += bot_message_replay(partner=partner, actor=user, ip=client_ip(request))
     messages.success(request, f"{count} dead letters are being sent again.")
     return redirect("delivery:bank-deliveries", slug=partner.slug)
 
