@@ -19,6 +19,8 @@ from portal.roles import role_required
 from portal.sessions.middleware import passive
 
 from . import selectors, services
+from .chat.selectors import bot_dead_letters_for_partner
+from .chat.sending import bot_message_replay
 
 PAGE_SIZE = 25
 
@@ -119,6 +121,7 @@ def bank_deliveries(request: HttpRequest, slug: str) -> HttpResponse:
             "page": page,
             "chart": chart,
             "can_replay": can_replay,
+            "bot_dead": bot_dead_letters_for_partner(partner=partner),
         },
     )
 
@@ -137,6 +140,7 @@ def bank_replay(request: HttpRequest, slug: str) -> HttpResponse:
     count = services.delivery_replay(
         deliveries=selectors.dead_letters_for_partner(partner=partner)[:1000], actor=request.user, ip=client_ip(request)
     )
+    count += bot_message_replay(partner=partner, actor=user, ip=client_ip(request))
     messages.success(request, f"{count} dead letters are being sent again.")
     return redirect("delivery:bank-deliveries", slug=partner.slug)
 

@@ -10,7 +10,7 @@ from consent.models import AccountLink
 from partners.models import ChatbotCapability, DataScope, DataScopeVersion, Partner, Purpose
 from portal.models import User
 
-from .models import ChatMessage, Conversation
+from .models import BotMessage, ChatMessage, Conversation
 
 # How many of the newest messages the conversation page shows.
 PAGE_MESSAGES = 50
@@ -85,3 +85,9 @@ def chat_consent_offers(*, user: User, partner: Partner) -> list[ChatOffer]:
     versions = [scope.published_version for scope in scopes.order_by("code") if scope.published_version is not None]
     # Tested in Python: SQLite (the embedded default) cannot ask whether a JSON list holds a value.
     return [ChatOffer(link, version) for version in versions if Purpose.CUSTOMER_SERVICE in (version.purposes or [])]
+
+
+def bot_dead_letters_for_partner(*, partner: Partner, limit: int = 20) -> list[BotMessage]:
+    """Return the bank's newest bot messages that failed every retry (what its deliveries page lists)."""
+    rows = BotMessage.objects.filter(partner=partner, status=BotMessage.Status.DEAD).select_related("capability")
+    return list(rows.order_by("-created_at", "-pk")[:limit])

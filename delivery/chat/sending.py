@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
@@ -11,7 +12,8 @@ from django.utils import timezone
 
 from compliance.audit import Actor, audit_append
 from consent.rules import consent_check_many
-from partners.models import ChatbotCapability, MessageType
+from partners.models import ChatbotCapability, MessageType, Partner
+from partners.policy import BankAction, require_member_may
 
 from ..backoff import retry_delay_for
 from ..outbound import post_signed
@@ -118,3 +120,29 @@ def bot_message_send(*, message_id: int) -> str:
             last_error=result.failure,
         )
         return "retrying"
+
+
+def bot_message_replay(*, partner: Partner, actor: Any, ip: str | None = None) -> int:
+    """Send the bank's dead bot messages again from a fresh retry schedule (at most 1000); return how many.
+
+    Consent is checked again when each is sent, so a message whose person withdrew meanwhile is not.
+    """
+    require_member_may(actor, partner, BankAction.REPLAY)
+    with transaction.atomic():
+        ids = list(
+            BotMessage.objects.filter(partner=partner, status=BotMessage.Status.DEAD)
+            .order_by("created_at")
+            .values_list("pk", flat=True)[:1000]
+        )
+        if not ids:
+            return 0
+        BotMessage.objects.filter(pk__in=ids).update(
+            status=BotMessage.Status.PENDING,
+            attempts=0,
+            next_attempt_at=timezone.now(),
+            enqueued_at=None,
+            last_error="",
+        )
+        audit_append(action="delivery.bot_replay", actor=actor, target=partner, data={"count": len(ids)}, ip=ip)
+        transaction.on_commit(lambda: publish_bot_messages(ids), robust=True)
+    return len(ids)

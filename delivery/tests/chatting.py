@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 import socket
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
-import pytest
 
 from consent.models import AccountLink
 from consent.tests.factories import grant_for, link_for
@@ -103,15 +101,9 @@ def bot_receiver(bot: ChatbotCapability, receiver: GatewayReceiver) -> GatewayRe
     return receiver
 
 
-# The bot's receiver: the tests' real HTTP peer on 127.0.0.1, on a port fixed before any worker starts.
+# The bot's receiver (the `bot_server` fixture in delivery/tests/conftest.py): the tests' real HTTP peer.
 BOT_PORT = free_port()
 BOT_URL = f"http://127.0.0.1:{BOT_PORT}/messages"
-
-
-@pytest.fixture(scope="session")
-def bot_server() -> Iterator[GatewayReceiver]:
-    with GatewayReceiver("whsec_" + "A" * 44, port=BOT_PORT) as receiver:
-        yield receiver
 
 
 class AnsweringBot:

@@ -98,3 +98,12 @@ def private_redis() -> Iterator[PrivateRedis]:
         yield server
     finally:
         server.kill()
+
+
+@pytest.fixture(scope="session")
+def bot_server() -> Iterator[GatewayReceiver]:
+    """Yield the loopback receiver a bank's chatbot capability points at (delivery.tests.chatting.BOT_URL)."""
+    from delivery.tests.chatting import BOT_PORT
+
+    with GatewayReceiver("whsec_" + "A" * 44, port=BOT_PORT) as receiver:
+        yield receiver

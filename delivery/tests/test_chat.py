@@ -21,13 +21,14 @@ from delivery.chat.sending import bot_message_send, bot_messages_sweep
 from delivery.chat.services import ConsentNeeded, chat_send, conversation_end, fraud_alert_answer
 from delivery.demo_gateway import GatewayReceiver
 from delivery.models import Delivery, InboxMessage
-from delivery.tests.chatting import BOT_URL, HELP_SCOPE, bot_receiver, bot_server, chat_bank, chatting, reply
+from delivery.tests.chatting import BOT_URL, HELP_SCOPE, bot_receiver, chat_bank, chatting, reply
+from partners.models import PartnerMembership
 from partners.services import capability_create
+from partners.tests.factories import member_of
 from portal.errors import Conflict
 from portal.tests.signing_in import sign_in_verified
 
 pytestmark = pytest.mark.django_db
-__all__ = ["bot_server"]  # the fixture, imported for pytest
 
 EVENTS = "/api/v1/events/"
 
@@ -327,3 +328,22 @@ def test_a_tapped_suggestion_goes_to_the_capability_it_came_from(client: Client)
     client.post(f"/me/chat/{c.bank.slug}/send/", {"text": "Where is the nearest ATM?", "capability": "atm_finder"})
     client.post(f"/me/chat/{c.bank.slug}/send/", {"text": "Something else"})
     assert [row.capability_id for row in BotMessage.objects.order_by("pk")] == [other.pk, c.bot.pk]
+
+
+def test_the_bank_sees_its_bots_dead_letters_and_sends_them_again(bot: GatewayReceiver, client: Client) -> None:
+    c = chatting(BOT_URL)
+    bot_receiver(c.bot, bot)
+    row = BotMessage.objects.get(chat_message=_sent(c, "Are you there?"))
+    bot.state.fail_next, bot.state.fail_status = 1, 404
+    assert bot_message_send(message_id=row.pk) == "dead"
+    sign_in_verified(client, member_of(c.bank, PartnerMembership.Role.COMPLIANCE))
+    page = client.get(f"/bank/{c.bank.slug}/deliveries/").content.decode()
+    assert "Messages your chatbot did not get" in page
+    assert "HTTP 404" in page
+    assert "Are you there?" not in page  # the bank's page names the failure, not what the person wrote
+    sign_in_verified(client, member_of(c.bank))
+    assert client.post(f"/bank/{c.bank.slug}/deliveries/replay/").status_code == 302
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == ("pending", 0)
+    assert bot_message_send(message_id=row.pk) == "delivered"
+    assert list(bot.state.messages) == [row.msg_id]

@@ -11,11 +11,10 @@ from django.test import Client
 from conftest import wait_for
 from delivery.chat.models import BotMessage, ChatMessage
 from delivery.demo_gateway import GatewayReceiver
-from delivery.tests.chatting import BOT_URL, AnsweringBot, bot_receiver, bot_server, chat_bank, chatting
+from delivery.tests.chatting import BOT_URL, AnsweringBot, bot_receiver, chat_bank, chatting
 from portal.tests.signing_in import sign_in_verified
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-__all__ = ["bot_server"]
 
 
 def test_a_message_reaches_the_bot_through_the_worker_once(

@@ -50,7 +50,9 @@ def test_the_demo_bot_registers_through_the_api_and_answers_a_balance_question(l
         bot.refresh_from_db()
         assert bot.webhook_url == demo.url
         message = chat_send(user=c.user, partner=bank, text="What's my balance?")
-        assert bot_message_send(message_id=BotMessage.objects.get().pk) == "delivered"
+        # Sent here, or by a worker of the session that took the row first: either way once.
+        assert bot_message_send(message_id=BotMessage.objects.get().pk) in ("delivered", "skipped")
+        wait_for(lambda: BotMessage.objects.filter(status="delivered").exists())
         answer = wait_for(lambda: ChatMessage.objects.filter(sender="bank").first())
     assert demo.replied == [202]
     assert answer.in_reply_to_id == message.pk

@@ -477,6 +477,10 @@ def test_a_capability_is_changed_on_its_page(bank: Bank) -> None:
     client = bank.client(bank.manager)
     page = client.get(bank.url("capability", code=capability.code)).content.decode()
     assert "What&#x27;s my balance?" in page
+    assert capability.signing_secret.startswith("whsec_")
+    assert capability.signing_secret in page  # managers and developers see what signs their bot's messages
+    reader = bank.client(bank.compliance).get(bank.url("capability", code=capability.code)).content.decode()
+    assert capability.signing_secret not in reader
     response = client.post(
         bank.url("capability", code=capability.code),
         _capability_form(name="Balance, please", message_types=["chat_reply"], status="retired"),

@@ -293,6 +293,8 @@ def broker_transport_options(broker_url: str, folder: Path) -> dict[str, object]
             "data_folder_out": str(folder / "queue"),
             "control_folder": str(folder / "control"),
             "store_processed": False,
+            # Kombu looks for new messages once a second by default: a chat reply would wait that long.
+            "polling_interval": 0.1,
         }
     return {"visibility_timeout": 3600}
 

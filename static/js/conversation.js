@@ -1,4 +1,4 @@
-// The live conversation: ask every second or two for messages newer than the newest shown, and add them.
+// The live conversation: ask for messages newer than the newest shown, and add them (often while an answer is due).
 (function () {
   "use strict";
   var list = document.getElementById("chat-messages");
@@ -21,6 +21,12 @@
     if (message.from === "bank" && live) { live.textContent = item.querySelector(".chat-text").textContent; }
   }
 
+  // While the person's newest message waits for its answer, ask often; otherwise every 1.5 s.
+  function waiting() {
+    var newest = list.lastElementChild;
+    return !!newest && newest.classList.contains("from-person");
+  }
+
   function poll() {
     fetch(url + "?after=" + after, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (response) { return response.ok ? response.json() : { messages: [] }; })
@@ -34,10 +40,10 @@
           var empty = document.getElementById("chat-empty");
           if (empty) { empty.remove(); }
         }
-        delay = 1500;
+        delay = waiting() ? 250 : 1500;
       })
       .catch(function () { delay = Math.min(delay * 2, 60000); }) // the server is away: ask less often
       .then(function () { window.setTimeout(poll, delay); });
   }
-  window.setTimeout(poll, delay);
+  window.setTimeout(poll, waiting() ? 250 : delay);
 })();
