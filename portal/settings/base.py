@@ -204,6 +204,7 @@ SPECTACULAR_SETTINGS = {
         "ScopeStatusEnum": ["draft", "pending_review", "published", "retired"],
         "EventStatusEnum": "delivery.models.PartnerEvent.Status",
         "DeliveryStatusEnum": "delivery.models.Delivery.Status",
+        "MessageTypeEnum": "partners.models.MessageType",  # an event's type and a grant's message types
     },
 }
 
